@@ -1,0 +1,234 @@
+/**
+ * Runs a set of tasks in dependency order, up to `jobs` at a time. A failed
+ * task blocks its dependents while unrelated work goes on (unless
+ * `failFast`); an abort (Ctrl-C) interrupts running tasks, runs their
+ * cleanups and leaves them stale.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TaskFailure } from './errors.ts';
+import type { Reporter, RunSummary } from './events.ts';
+import { depDigest } from './fingerprint.ts';
+import { checkTask } from './freshness.ts';
+import type { HashCache } from './hash-cache.ts';
+import { exec } from './process.ts';
+import type { Graph } from './graph.ts';
+import type { StateStore } from './state.ts';
+import type { Outcome, TaskContext, TaskDef, TaskRecord } from './types.ts';
+
+export type TaskStatus = 'fresh' | 'ran' | 'failed' | 'blocked' | 'interrupted' | 'would-run';
+
+export interface TaskResult {
+  status: TaskStatus;
+  reason?: string;
+  /** Every input that changed since the last success (dry runs only). */
+  changes?: string[];
+  fingerprint?: string;
+  record?: TaskRecord;
+}
+
+export interface ScheduleOptions {
+  graph: Graph;
+  /** Tasks to consider, dependencies first (Graph.closure). */
+  order: string[];
+  /** Tasks that run even when fresh (--force applies to the named targets only). */
+  forced: Set<string>;
+  jobs: number;
+  failFast: boolean;
+  /** Plan only: say what would run and why, run nothing. */
+  dryRun: boolean;
+  root: string;
+  buildDir: string;
+  state: StateStore;
+  hashes: HashCache;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/** Counts free job slots; `acquire` waits for one. */
+class Slots {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskResult>> {
+  const results = new Map<string, Promise<TaskResult>>();
+  const slots = new Slots(Math.max(1, opts.jobs));
+  const stopAll = new AbortController();
+  const signal = AbortSignal.any([opts.signal, stopAll.signal]);
+
+  const resolveTask = async (name: string): Promise<TaskResult> => {
+    const def = opts.graph.get(name);
+    const deps = await Promise.all((def.deps ?? []).map((d) => results.get(d)!));
+    const depNames = def.deps ?? [];
+
+    const broken = depNames.findIndex((_, i) => !['fresh', 'ran', 'would-run'].includes(deps[i]!.status));
+    if (broken >= 0) {
+      if (signal.aborted) return { status: 'interrupted' };
+      opts.reporter.emit({ type: 'task-blocked', task: name, dependency: depNames[broken]! });
+      return { status: 'blocked' };
+    }
+    if (signal.aborted) return { status: 'interrupted' };
+
+    const pending = depNames.find((_, i) => deps[i]!.status === 'would-run');
+    if (pending) {
+      const reason = `dependency ${pending} will run`;
+      opts.reporter.emit({ type: 'task-start', task: name, reason });
+      return { status: 'would-run', reason };
+    }
+
+    const depDigests: Record<string, string> = {};
+    depNames.forEach((d, i) => (depDigests[d] = depDigest(deps[i]!.fingerprint!, deps[i]!.record)));
+
+    let verdict;
+    try {
+      verdict = await checkTask(def, { ...opts, force: opts.forced.has(name), depDigests });
+    } catch (err) {
+      return fail(opts.reporter, name, 0, err);
+    }
+    if (verdict.warning) opts.reporter.emit({ type: 'warning', task: name, message: verdict.warning });
+    if (verdict.fresh) {
+      opts.reporter.emit({ type: 'task-fresh', task: name });
+      return { status: 'fresh', fingerprint: verdict.fingerprint, record: verdict.previous?.record };
+    }
+    if (opts.dryRun) {
+      opts.reporter.emit({ type: 'task-start', task: name, reason: verdict.reason });
+      return { status: 'would-run', reason: verdict.reason, changes: verdict.changes };
+    }
+
+    await slots.acquire();
+    try {
+      if (signal.aborted) return { status: 'interrupted' };
+      opts.reporter.emit({ type: 'task-start', task: name, reason: verdict.reason });
+      const result = await runOne(def, opts, signal, verdict.fingerprint, verdict.previous?.record);
+      if (result.status === 'ran') {
+        await opts.state.write(name, {
+          fingerprint: verdict.fingerprint,
+          components: verdict.components,
+          record: result.record,
+          finishedAt: new Date().toISOString(),
+          durationMs: result.durationMs,
+        });
+      }
+      if (result.status === 'failed' && opts.failFast) stopAll.abort();
+      return { status: result.status, fingerprint: verdict.fingerprint, record: result.record };
+    } finally {
+      slots.release();
+    }
+  };
+
+  for (const name of opts.order) results.set(name, resolveTask(name));
+  const settled = new Map<string, TaskResult>();
+  for (const name of opts.order) settled.set(name, await results.get(name)!);
+  return settled;
+}
+
+interface RunOutcome {
+  status: 'ran' | 'failed' | 'interrupted';
+  record?: TaskRecord;
+  durationMs: number;
+}
+
+async function runOne(
+  def: TaskDef,
+  opts: ScheduleOptions,
+  signal: AbortSignal,
+  _fingerprint: string,
+  previous: TaskRecord | undefined,
+): Promise<RunOutcome> {
+  // The stored fingerprint goes first: from here until success the task is stale.
+  await opts.state.forget(def.name);
+  const logDir = join(opts.buildDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, `${def.name}.log`);
+  const log = createWriteStream(logFile, { flags: 'w', mode: 0o600 });
+  const started = Date.now();
+  const ctx: TaskContext = {
+    task: def.name,
+    root: opts.root,
+    buildDir: opts.buildDir,
+    signal,
+    previous,
+    log: (line) => {
+      log.write(line + '\n');
+      opts.reporter.emit({ type: 'task-output', task: def.name, line });
+    },
+    phase: (phase) => opts.reporter.emit({ type: 'task-phase', task: def.name, phase }),
+    exec: (file, args, options) => exec(file, args, options, signal),
+  };
+
+  let outcome: Outcome = 'success';
+  let record: TaskRecord | undefined;
+  let error: unknown;
+  try {
+    record = (await def.run(ctx)) ?? undefined;
+    if (signal.aborted) outcome = 'interrupted';
+  } catch (err) {
+    outcome = signal.aborted ? 'interrupted' : 'failure';
+    error = err;
+  }
+  try {
+    await def.cleanup?.(ctx, outcome);
+  } catch (err) {
+    if (outcome === 'success') {
+      outcome = 'failure';
+      error = err;
+    }
+  }
+  await new Promise<void>((resolve) => log.end(resolve));
+
+  const durationMs = Date.now() - started;
+  if (outcome === 'interrupted') {
+    opts.reporter.emit({ type: 'task-interrupted', task: def.name });
+    return { status: 'interrupted', durationMs };
+  }
+  if (outcome === 'failure') {
+    fail(opts.reporter, def.name, durationMs, error, logFile);
+    return { status: 'failed', durationMs };
+  }
+  opts.reporter.emit({ type: 'task-success', task: def.name, durationMs });
+  return { status: 'ran', record, durationMs };
+}
+
+function fail(
+  reporter: Reporter,
+  task: string,
+  durationMs: number,
+  err: unknown,
+  log?: string,
+): TaskResult {
+  const expected = err instanceof TaskFailure;
+  const message = expected
+    ? err.message
+    : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+  const details = expected ? err.details : [];
+  reporter.emit({ type: 'task-failure', task, durationMs, message, details, log });
+  return { status: 'failed' };
+}
+
+export function summarise(results: Map<string, TaskResult>, durationMs: number): RunSummary {
+  const count = (s: TaskStatus) => [...results.values()].filter((r) => r.status === s).length;
+  return {
+    ran: count('ran'),
+    fresh: count('fresh'),
+    failed: count('failed'),
+    blocked: count('blocked'),
+    interrupted: count('interrupted'),
+    durationMs,
+  };
+}

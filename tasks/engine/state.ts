@@ -1,0 +1,64 @@
+/**
+ * What the engine remembers about each task's last success, one file per
+ * task under build/.state/tasks/. The file is removed before a task runs and
+ * written only after it succeeds, so a crash leaves the task stale.
+ */
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Components } from './fingerprint.ts';
+import { writeFileAtomic } from './fs-util.ts';
+import type { TaskRecord } from './types.ts';
+
+export interface TaskState {
+  fingerprint: string;
+  components: Components;
+  record?: TaskRecord;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export type StateRead =
+  | { kind: 'found'; state: TaskState }
+  | { kind: 'missing' }
+  | { kind: 'corrupt'; reason: string };
+
+export class StateStore {
+  readonly dir: string;
+
+  constructor(buildDir: string) {
+    this.dir = join(buildDir, '.state', 'tasks');
+  }
+
+  private file(task: string): string {
+    return join(this.dir, `${task}.json`);
+  }
+
+  async read(task: string): Promise<StateRead> {
+    let text: string;
+    try {
+      text = await readFile(this.file(task), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      return { kind: 'corrupt', reason: (err as Error).message };
+    }
+    try {
+      const state = JSON.parse(text) as TaskState;
+      if (typeof state.fingerprint !== 'string' || typeof state.components !== 'object') {
+        return { kind: 'corrupt', reason: 'fields missing' };
+      }
+      return { kind: 'found', state };
+    } catch (err) {
+      return { kind: 'corrupt', reason: (err as Error).message };
+    }
+  }
+
+  /** Written 0600: records may name runtime paths that only the owner should read. */
+  async write(task: string, state: TaskState): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.file(task), JSON.stringify(state), 0o600);
+  }
+
+  async forget(task: string): Promise<void> {
+    await rm(this.file(task), { force: true });
+  }
+}
