@@ -11,7 +11,7 @@ import {
   fingerprintOf,
   type Components,
 } from './fingerprint.ts';
-import { exists } from './fs-util.ts';
+import { existsSync } from 'node:fs';
 import type { HashCache } from './hash-cache.ts';
 import type { StateStore, TaskState } from './state.ts';
 import type { ProbeContext, TaskDef } from './types.ts';
@@ -91,7 +91,7 @@ export async function checkTask(def: TaskDef, opts: CheckOptions): Promise<Verdi
   }
 
   for (const out of def.outputs ?? []) {
-    if (!(await exists(isAbsolute(out) ? out : join(opts.root, out)))) {
+    if (!existsSync(isAbsolute(out) ? out : join(opts.root, out))) {
       return verdict(false, `output ${out} is missing`);
     }
   }

@@ -7,11 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Writes `data` to a temp file beside `file`, fsyncs it, then renames it into place. */
+/**
+ * Writes `data` to a temp file beside `file`, then renames it into place.
+ * `durable` fsyncs first, for files that must survive a power cut (identities);
+ * engine state skips it, because a lost state file only makes a task stale.
+ */
 export async function writeFileAtomic(
   file: string,
   data: string | Buffer,
   mode = 0o644,
+  durable = true,
 ): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -19,7 +24,7 @@ export async function writeFileAtomic(
   try {
     await handle.writeFile(data);
     await handle.chmod(mode);
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }

@@ -3,7 +3,8 @@
  * task under build/.state/tasks/. The file is removed before a task runs and
  * written only after it succeeds, so a crash leaves the task stale.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Components } from './fingerprint.ts';
 import { writeFileAtomic } from './fs-util.ts';
@@ -24,6 +25,7 @@ export type StateRead =
 
 export class StateStore {
   readonly dir: string;
+  private made = false;
 
   constructor(buildDir: string) {
     this.dir = join(buildDir, '.state', 'tasks');
@@ -36,7 +38,8 @@ export class StateStore {
   async read(task: string): Promise<StateRead> {
     let text: string;
     try {
-      text = await readFile(this.file(task), 'utf8');
+      // Sync on purpose: thousands of small reads are several times faster than via the thread pool.
+      text = readFileSync(this.file(task), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
       return { kind: 'corrupt', reason: (err as Error).message };
@@ -54,8 +57,9 @@ export class StateStore {
 
   /** Written 0600: records may name runtime paths that only the owner should read. */
   async write(task: string, state: TaskState): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.file(task), JSON.stringify(state), 0o600);
+    if (!this.made) await mkdir(this.dir, { recursive: true });
+    this.made = true;
+    await writeFileAtomic(this.file(task), JSON.stringify(state), 0o600, false);
   }
 
   async forget(task: string): Promise<void> {

@@ -6,12 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SyntheticGraph } from './fixtures/synthetic-plugin.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const TSX = join(REPO, 'node_modules/.bin/tsx');
 export const CLI = join(REPO, 'tasks/index.ts');
+/** Node's own argv for the CLI: no tsx wrapper process, so signals reach the real program. */
+export const NODE_ARGS = ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, CLI];
 const PLUGIN = join(REPO, 'test/engine/fixtures/synthetic-plugin.ts');
 
 export interface CliResult {
@@ -41,7 +42,7 @@ export class Rig {
 
   /** Starts the CLI without waiting for it. */
   start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    return spawn(TSX, [CLI, ...args], {
+    return spawn(process.execPath, [...NODE_ARGS, ...args], {
       cwd: this.dir,
       env: { ...process.env, QVM_PLUGIN: PLUGIN, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
