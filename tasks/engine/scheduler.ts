@@ -153,7 +153,7 @@ async function runOne(
 ): Promise<RunOutcome> {
   // The stored fingerprint goes first: from here until success the task is stale.
   await opts.state.forget(def.name);
-  const logDir = join(opts.buildDir, 'logs');
+  const logDir = join(opts.buildDir, 'logs', 'tasks');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${def.name}.log`);
   const log = createWriteStream(logFile, { flags: 'w', mode: 0o600 });

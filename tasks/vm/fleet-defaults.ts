@@ -39,7 +39,9 @@ export const DEFAULT_CPU_MODELS: readonly string[] = [
  * MB added to the base RAM, by VM number (cycled): vm-3 gets 2000, vm-6
  * 2096, vm-9 2144, the others 2048. Deterministic, so configs are stable.
  */
-export const DEFAULT_RAM_OFFSETS_MB: readonly number[] = [0, 0, -48, 0, 0, 48, 0, 0, 96, 0];
+export const DEFAULT_RAM_OFFSETS_MB: readonly number[] = [
+  0, 0, -48, 0, 0, 48, 0, 0, 96, 0,
+];
 
 /**
  * Per-VM defaults (the keys of `defaults:`). `{n}` in hostname and the

@@ -2,6 +2,7 @@
  * Finds where a value or key sits in a parsed YAML document, so every
  * problem in fleet.yaml can be reported as `fleet.yaml:LINE:COL`.
  */
+import path from 'node:path';
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { SourceLocation } from '../engine/errors.ts';
 
@@ -28,6 +29,12 @@ export function fieldPath(path: readonly PathSegment[]): string {
     else out += out === '' ? seg : `.${seg}`;
   }
   return out;
+}
+
+/** A path relative to the working directory when below it, else absolute. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** A locator over `doc`; with a null document it knows only the file. */
@@ -60,7 +67,10 @@ export function createLocator(
 }
 
 // One step down: the child's value node and, in a mapping, its key node.
-const child = (node: Node | null, seg: PathSegment): [Node | null, Node | null] | null => {
+const child = (
+  node: Node | null,
+  seg: PathSegment,
+): [Node | null, Node | null] | null => {
   if (isMap(node)) {
     const pair = node.items.find(
       (p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg),

@@ -23,12 +23,15 @@ const readSchema = (name: string): SchemaNode =>
   JSON.parse(readFileSync(new URL(`../../schema/${name}`, import.meta.url), 'utf8'));
 
 let compiled: { fleet: ValidateFunction; vm: ValidateFunction } | undefined;
-let vmSchemaCache: SchemaNode | undefined;
+let schemas: { fleet: SchemaNode; vm: SchemaNode } | undefined;
 
-/** schema/vm.schema.json, parsed (read once). */
-export function vmSchema(): SchemaNode {
-  vmSchemaCache ??= readSchema('vm.schema.json');
-  return vmSchemaCache;
+/** The parsed schema files (read once). */
+export function loadSchemas(): { fleet: SchemaNode; vm: SchemaNode } {
+  schemas ??= {
+    fleet: readSchema('fleet.schema.json'),
+    vm: readSchema('vm.schema.json'),
+  };
+  return schemas;
 }
 
 // Compiling takes tens of milliseconds, so it happens on first use only.
@@ -38,8 +41,8 @@ const validators = () => {
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
   addFormats(ajv, ['ipv4', 'uri']);
   compiled = {
-    fleet: ajv.compile(readSchema('fleet.schema.json')),
-    vm: ajv.compile(vmSchema()),
+    fleet: ajv.compile(loadSchemas().fleet),
+    vm: ajv.compile(loadSchemas().vm),
   };
   return compiled;
 };
@@ -58,5 +61,11 @@ export function validateVmConfigShape(data: unknown): ErrorObject[] {
 
 /** The keys of vm-N.json in the order the schema lists them. */
 export function vmConfigKeyOrder(): string[] {
-  return Object.keys(vmSchema().properties ?? {});
+  return Object.keys(loadSchemas().vm.properties ?? {});
+}
+
+/** The keys a VM entry in fleet.yaml (`defaults:`, `vms.vm-N:`) may have. */
+export function vmEntryKeys(): string[] {
+  const defs = loadSchemas().fleet.$defs as Record<string, SchemaNode> | undefined;
+  return Object.keys(defs?.vm?.properties ?? {});
 }

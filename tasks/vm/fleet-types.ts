@@ -7,7 +7,12 @@ import type { SourceLocation } from '../engine/errors.ts';
 import type { Accel, CapMechanism, VmConfig } from './config-types.ts';
 
 /** The fields that make a VM distinct: random once, then kept. */
-export const IDENTITY_FIELDS = ['mac_address', 'uuid', 'bios_serial', 'vnc_password'] as const;
+export const IDENTITY_FIELDS = [
+  'mac_address',
+  'uuid',
+  'bios_serial',
+  'vnc_password',
+] as const;
 
 /** One of the identity fields. */
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
@@ -53,8 +58,7 @@ export type PasswordSetting = { plain: string } | { hash: string };
  * One VM's resolved settings: everything in its VmConfig except the
  * identity (only what was set by hand is here) and the password hash.
  */
-export interface VmSpec
-  extends Omit<VmConfig, IdentityField | 'user_password_hash'> {
+export interface VmSpec extends Omit<VmConfig, IdentityField | 'user_password_hash'> {
   /** Identity values set by hand in fleet.yaml, already normalised. */
   identity: Partial<Identity>;
   password: PasswordSetting;

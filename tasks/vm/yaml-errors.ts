@@ -14,13 +14,21 @@ import type { SchemaNode } from './fleet-schema.ts';
 const SECRET_KEYS = new Set(['password', 'password_hash', 'vnc_password']);
 
 /** One ConfigError per YAML syntax error, at the line:col the parser gives. */
-export function yamlSyntaxErrors(errors: readonly YAMLError[], file: string): ConfigError[] {
+export function yamlSyntaxErrors(
+  errors: readonly YAMLError[],
+  file: string,
+): ConfigError[] {
   return errors.map((e) => {
     const pos = e.linePos?.[0];
     // The parser's message repeats the position and an excerpt; keep line 1.
-    const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    const what = (e.message.split('\n')[0] ?? '').replace(
+      / at line \d+, column \d+:?$/,
+      '',
+    );
     const hint =
-      e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the two' : 'fix the YAML syntax';
+      e.code === 'DUPLICATE_KEY'
+        ? 'remove or rename one of the two'
+        : 'fix the YAML syntax';
     return new ConfigError(
       `YAML syntax error: ${what}; ${hint}`,
       pos ? { file, line: pos.line, column: pos.col } : { file },
@@ -28,9 +36,16 @@ export function yamlSyntaxErrors(errors: readonly YAMLError[], file: string): Co
   });
 }
 
-/** The closest of `known` to `word`, for "did you mean" hints. */
+/**
+ * The closest of `known` to `word`, for "did you mean" hints: a key that
+ * contains the word (`ram` -> `ram_size_mb`) first, else the nearest by
+ * edit distance.
+ */
 export function closestKey(word: string, known: readonly string[]): string | undefined {
-  return known.length ? closest(word, known) : undefined;
+  const lower = word.toLowerCase();
+  const containing = known.filter((k) => k.includes(lower));
+  if (containing.length > 0) return closest(lower, containing);
+  return known.length ? closest(lower, known) : undefined;
 }
 
 /** Describes a value for "found ..." without printing secrets. */
@@ -39,9 +54,13 @@ export function describeFound(value: unknown, key?: PathSegment): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (key !== undefined && SECRET_KEYS.has(String(key))) {
-    return typeof value === 'string' ? `${value.length} characters` : `a ${typeof value}`;
+    return typeof value === 'string'
+      ? `a value of ${value.length} characters`
+      : `a ${typeof value}`;
   }
-  return typeof value === 'string' ? JSON.stringify(value) : `${String(value)} (a ${typeof value})`;
+  return typeof value === 'string'
+    ? JSON.stringify(value)
+    : `${String(value)} (a ${typeof value})`;
 }
 
 const TYPE_NAMES: Record<string, string> = {
@@ -65,7 +84,9 @@ export function schemaErrors(
 ): ConfigError[] {
   // ajv reports a bad key name twice: as the inner pattern error (marked
   // with propertyName) and as the propertyNames error. Keep the latter.
-  const useful = errors.filter((e) => !('propertyName' in e && e.propertyName !== undefined));
+  const useful = errors.filter(
+    (e) => !('propertyName' in e && e.propertyName !== undefined),
+  );
   return useful.map((e) => schemaError(e, locator, vmKeys));
 }
 
@@ -114,29 +135,44 @@ const schemaError = (e: ErrorObject, locator: Locator, vmKeys: readonly string[]
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String);
-      const hint = typeof e.data === 'string' ? ` Did you mean "${closestKey(e.data, allowed)}"?` : '';
+      const hint =
+        typeof e.data === 'string'
+          ? ` Did you mean "${closestKey(e.data, allowed)}"?`
+          : '';
       return make(`expected one of ${allowed.join(', ')}; found ${found}.${hint}`);
     }
     case 'minimum':
     case 'maximum':
-      return make(`expected ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p.limit)}, found ${found}. ${schema.description ?? ''}`.trim());
+      return make(
+        `expected ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p.limit)}, found ${found}.`,
+      );
     case 'minLength':
     case 'maxLength': {
       const bound = e.keyword === 'minLength' ? 'at least' : 'at most';
       const length = typeof e.data === 'string' ? e.data.length : 0;
-      return make(`expected ${bound} ${String(p.limit)} characters, found ${length}. ${schema.description ?? ''}`.trim());
+      return make(
+        `expected ${bound} ${String(p.limit)} characters, found ${length}. ${explain(schema)}`.trim(),
+      );
     }
     case 'minItems':
-      return make(`expected at least ${String(p.limit)} entries, found none. ${schema.description ?? ''}`.trim());
+      return make(
+        `expected at least ${String(p.limit)} entries, found none. ${explain(schema)}`.trim(),
+      );
     case 'pattern':
     case 'format': {
       const example = schema.examples?.[0];
       const like = example === undefined ? '' : ` Example: ${String(example)}`;
-      return make(`${found} is not allowed here. Expected: ${schema.description ?? e.message}${like}`);
+      return make(
+        `${found} is not allowed here. Expected: ${explain(schema) || e.message}${like}`,
+      );
     }
     default:
       return make(`${e.message ?? 'is not valid'}; found ${found}.`);
   }
 };
+
+// "Per-VM only." is for the README; in an error it only distracts.
+const explain = (schema: SchemaNode) =>
+  (schema.description ?? '').replace(/^Per-VM only\. /, '');
 
 const unescapePointer = (seg: string) => seg.replace(/~1/g, '/').replace(/~0/g, '~');
