@@ -9,10 +9,12 @@ import {
   DEFAULT_VNC_PORT_HOST_BASE,
 } from './fleet-defaults.ts';
 import type { Locator } from './fleet-locator.ts';
+import { identityKey } from './fleet-random.ts';
 import {
   IDENTITY_FIELDS,
   PER_VM_ONLY_KEYS,
   type FleetFile,
+  type IdentityField,
   type VmSpec,
 } from './fleet-types.ts';
 
@@ -107,12 +109,11 @@ export function checkPortRanges(
 }
 
 /** A field that some VMs set by hand and that must differ between VMs. */
-type UniqueField =
-  (typeof IDENTITY_FIELDS)[number] | 'vnc_port_host' | 'vnc_port_console';
+type UniqueField = IdentityField | 'vnc_port_host' | 'vnc_port_console';
 
 /**
  * Values that must be unique across the fleet: hand-set identity (MAC,
- * UUID, serial, VNC password, compared ignoring case) and every port
+ * UUID, serial, VNC password, compared as identityKey says) and every port
  * (skipped with `ports: false`, when the port ranges are already wrong).
  */
 export function checkUniqueness(
@@ -129,7 +130,10 @@ export function checkUniqueness(
     group: string,
     value: string | number,
   ) => {
-    const key = `${group}\0${String(value).toLowerCase()}`;
+    const key =
+      typeof value === 'number'
+        ? `${group}\0${value}`
+        : `${group}\0${identityKey(group as IdentityField, value)}`;
     const first = seen.get(key);
     if (!first) return void seen.set(key, { spec, field });
 

@@ -30,7 +30,7 @@ export function isIdentityValue(field: IdentityField, value: unknown): value is 
   return typeof value === 'string' && IDENTITY_PATTERNS[field].test(value);
 }
 
-/** The form in which two values are compared: MACs and UUIDs ignore case. */
+/** The form in which two values are compared: all but the VNC password ignore case. */
 export function identityKey(field: IdentityField, value: string): string {
   return field === 'vnc_password' ? value : value.toLowerCase();
 }

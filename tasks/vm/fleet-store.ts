@@ -31,7 +31,7 @@ export function vmConfigPath(buildDir: string, vmName: string): string {
 /**
  * Reads every stored vm-N.json. Identity fields and the password hash
  * that are malformed are dropped (so they are generated anew); other
- * fields are returned as found.
+ * fields are returned as found. Warnings come in VM order.
  */
 export async function readStoredConfigs(buildDir: string): Promise<StoredConfigs> {
   const dir = path.join(buildDir, 'vm_configs');
@@ -40,52 +40,56 @@ export async function readStoredConfigs(buildDir: string): Promise<StoredConfigs
     throw err;
   });
 
+  const vms = names
+    .flatMap((n) => CONFIG_FILE.exec(n)?.[1] ?? [])
+    .sort((a, b) => vmNumber(a) - vmNumber(b));
+  const read = await Promise.all(vms.map((vm) => readStoredConfig(dir, vm)));
+
   const configs = new Map<string, Partial<VmConfig>>();
-  const warnings: string[] = [];
-  const files = names.flatMap((n) => (CONFIG_FILE.exec(n)?.[1] ? [n] : []));
-  const read = await Promise.all(
-    files.map(
-      async (name) =>
-        [
-          name,
-          await readFile(path.join(dir, name), 'utf8').catch((e: Error) => e),
-        ] as const,
-    ),
-  );
-
-  for (const [name, text] of read) {
-    const vm = name.slice(0, -'.json'.length);
-    const file = path.join(dir, name);
-    const config = text instanceof Error ? text : parseConfig(text);
-    if (config instanceof Error) {
-      warnings.push(`${file}: ignored (${config.message}); ${vm} gets a new identity.`);
-      continue;
-    }
-    if (config.vm_name !== vm) {
-      warnings.push(
-        `${file}: ignored: it names ${JSON.stringify(config.vm_name)}, expected "${vm}"; ${vm} gets a new identity.`,
-      );
-      continue;
-    }
-
-    for (const field of IDENTITY_FIELDS) {
-      if (field in config && !isIdentityValue(field, config[field])) {
-        warnings.push(`${file}: ${field} is malformed; ${vm} gets a new one.`);
-        delete config[field];
-      }
-    }
-    const hash = config.user_password_hash;
-    if (
-      hash !== undefined &&
-      !(typeof hash === 'string' && PASSWORD_HASH_PATTERN.test(hash))
-    ) {
-      warnings.push(`${file}: user_password_hash is malformed; it will be hashed again.`);
-      delete config.user_password_hash;
-    }
-    configs.set(vm, config);
+  for (const [i, { config }] of read.entries()) {
+    if (config) configs.set(vms[i]!, config);
   }
-  return { configs, warnings };
+  return { configs, warnings: read.flatMap((r) => r.warnings) };
 }
+
+const vmNumber = (vm: string) => Number(vm.slice('vm-'.length));
+
+// One stored config, with what had to be dropped from it and why.
+const readStoredConfig = async (dir: string, vm: string) => {
+  const file = path.join(dir, `${vm}.json`);
+  const text = await readFile(file, 'utf8').catch((e: Error) => e);
+  const config = text instanceof Error ? text : parseConfig(text);
+  if (config instanceof Error) {
+    return {
+      warnings: [`${file}: ignored (${config.message}); ${vm} gets a new identity.`],
+    };
+  }
+  if (config.vm_name !== vm) {
+    const named = JSON.stringify(config.vm_name);
+    return {
+      warnings: [
+        `${file}: ignored: it names ${named}, expected "${vm}"; ${vm} gets a new identity.`,
+      ],
+    };
+  }
+
+  const warnings: string[] = [];
+  for (const field of IDENTITY_FIELDS) {
+    if (field in config && !isIdentityValue(field, config[field])) {
+      warnings.push(`${file}: ${field} is malformed; ${vm} gets a new one.`);
+      delete config[field];
+    }
+  }
+  const hash = config.user_password_hash;
+  if (
+    hash !== undefined &&
+    !(typeof hash === 'string' && PASSWORD_HASH_PATTERN.test(hash))
+  ) {
+    warnings.push(`${file}: user_password_hash is malformed; it will be hashed again.`);
+    delete config.user_password_hash;
+  }
+  return { config, warnings };
+};
 
 const parseConfig = (text: string): Partial<VmConfig> | Error => {
   try {

@@ -6,7 +6,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, ConfigErrors } from '../engine/errors.ts';
 import type { FleetSettings } from './config-types.ts';
 import { checkFleetFile, checkPortRanges, checkUniqueness } from './fleet-checks.ts';
@@ -47,11 +47,17 @@ export async function loadFleet(root: string): Promise<Fleet> {
   }
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: true,
+    uniqueKeys: true,
+    // Lets one VM entry build on another: `vm-3: { <<: *big, cpu_model: EPYC }`.
+    merge: true,
+  });
   if (doc.errors.length > 0) throw new ConfigErrors(yamlSyntaxErrors(doc.errors, shown));
   const locator = createLocator(shown, doc, lineCounter);
 
-  const data = emptyToMapping(doc.toJS({ maxAliasCount: 100 }));
+  const data = emptyToMapping(toPlainData(doc, shown));
   const invalid = schemaErrors(validateFleetFile(data), locator, vmEntryKeys());
   if (invalid.length > 0) throw new ConfigErrors(invalid);
 
@@ -85,6 +91,18 @@ const resolveFleet = async (
   if (errors.length > 0) throw new ConfigErrors(dedupe(errors));
 
   return { settings, specs };
+};
+
+// toJS throws on alias bombs (an alias expanding to millions of nodes).
+const toPlainData = (doc: Document, file: string): unknown => {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    const why = (err as Error).message;
+    throw new ConfigErrors([
+      new ConfigError(`cannot expand its aliases: ${why}. Use fewer aliases.`, { file }),
+    ]);
+  }
 };
 
 // An empty file, `defaults:` or `vm-3:` with nothing after it mean "no settings".

@@ -9,12 +9,8 @@ import { ConfigError, ConfigErrors } from '../engine/errors.ts';
 import type { FleetSettings, VmConfig } from './config-types.ts';
 import { displayPath, type Locator } from './fleet-locator.ts';
 import { createPasswordHasher } from './fleet-password.ts';
-import {
-  GENERATORS,
-  identityKey,
-  isIdentityValue,
-  type RandomBytes,
-} from './fleet-random.ts';
+import { IdentityPool } from './fleet-identity-pool.ts';
+import { isIdentityValue, type RandomBytes } from './fleet-random.ts';
 import { validateVmConfigShape } from './fleet-schema.ts';
 import {
   IDENTITY_FIELDS,
@@ -28,11 +24,6 @@ import { schemaErrors } from './yaml-errors.ts';
 export interface ResolveOptions {
   randomBytes?: RandomBytes;
 }
-
-// Generation retries on collision; this many in a row means a broken source.
-const MAX_ATTEMPTS = 1000;
-
-type Owner = { vm: string; handSet: boolean };
 
 /**
  * The VmConfig of every spec, in spec order. `stored` holds the configs
@@ -48,79 +39,24 @@ export function resolveConfigs(
 ): VmConfig[] {
   const random = options.randomBytes ?? randomBytes;
   const file = settings.file ? displayPath(settings.file) : 'fleet.yaml';
-  const errors: ConfigError[] = [];
-  const taken = new Map<string, Owner>();
-  const slot = (field: IdentityField, value: string) =>
-    `${field}\0${identityKey(field, value)}`;
+  const pool = new IdentityPool();
   const chosen: Partial<Identity>[] = specs.map((s) => ({ ...s.identity }));
 
-  // 1. Hand-set values (fleet.yaml already rejects duplicates; this re-checks).
-  for (const spec of specs) {
-    for (const field of IDENTITY_FIELDS) {
-      const value = spec.identity[field];
-      if (value === undefined) continue;
-      const owner = taken.get(slot(field, value));
-      if (owner) errors.push(clash(spec, field, `${owner.vm}'s hand-set ${field}`, file));
-      else taken.set(slot(field, value), { vm: spec.vm_name, handSet: true });
-    }
-  }
-
-  // 2. Stored values of the VMs in the fleet, where nothing was set by hand.
-  specs.forEach((spec, i) => {
-    const old = stored.get(spec.vm_name);
-    for (const field of IDENTITY_FIELDS) {
-      const value = old?.[field];
-      if (chosen[i]![field] !== undefined || !isIdentityValue(field, value)) continue;
-      const owner = taken.get(slot(field, value));
-      if (!owner) {
-        taken.set(slot(field, value), { vm: spec.vm_name, handSet: false });
-        chosen[i]![field] = value;
-      } else if (owner.handSet) {
-        const handSpec = specs.find((s) => s.vm_name === owner.vm)!;
-        errors.push(
-          clash(
-            handSpec,
-            field,
-            `${spec.vm_name}'s stored ${field} (in ${spec.vm_name}.json)`,
-            file,
-          ),
-        );
-      }
-      // Two stored configs with one value (hand-edited?): the later VM gets a new one.
-    }
-  });
-
-  // 3. VMs beyond count keep their identity reserved for when they return.
-  const inFleet = new Set(specs.map((s) => s.vm_name));
-  for (const [vm, old] of stored) {
-    if (inFleet.has(vm)) continue;
-    for (const field of IDENTITY_FIELDS) {
-      const value = old[field];
-      if (isIdentityValue(field, value) && !taken.has(slot(field, value))) {
-        taken.set(slot(field, value), { vm, handSet: false });
-      }
-    }
-  }
+  // Hand-set values first, then stored ones, so hand-set values win.
+  const errors = [
+    ...claimHandSet(specs, pool, file),
+    ...keepStored(specs, chosen, stored, pool, file),
+  ];
   if (errors.length > 0) throw new ConfigErrors(errors);
+  reserveAbsent(specs, stored, pool);
 
-  // 4. Generate what is still missing, in VM order, so a seeded source repeats.
-  const generate = (field: IdentityField, vm: string) => {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const value = GENERATORS[field](random);
-      if (taken.has(slot(field, value))) continue;
-      taken.set(slot(field, value), { vm, handSet: false });
-      return value;
-    }
-    throw new Error(
-      `the random source gave ${MAX_ATTEMPTS} taken values in a row for ${field}`,
-    );
-  };
+  // Generate in VM order, field by field, so a seeded source repeats itself.
   const hashFor = createPasswordHasher(random);
-
   const configs = specs.map((spec, i) => {
     const identity = chosen[i]!;
-    for (const field of IDENTITY_FIELDS)
-      identity[field] ??= generate(field, spec.vm_name);
+    for (const field of IDENTITY_FIELDS) {
+      identity[field] ??= pool.generate(field, spec.vm_name, random);
+    }
     const hash = hashFor(spec.password, stored.get(spec.vm_name)?.user_password_hash);
     return toConfig(spec, identity as Identity, hash);
   });
@@ -129,6 +65,62 @@ export function resolveConfigs(
   if (invalid.length > 0) throw new ConfigErrors(invalid);
   return configs;
 }
+
+// fleet.yaml already rejects hand-set duplicates; specs made elsewhere may not.
+const claimHandSet = (specs: readonly VmSpec[], pool: IdentityPool, file: string) =>
+  specs.flatMap((spec) =>
+    IDENTITY_FIELDS.flatMap((field) => {
+      const value = spec.identity[field];
+      if (value === undefined) return [];
+      const earlier = pool.claim(field, value, { vm: spec.vm_name, handSet: true });
+      return earlier
+        ? [clash(spec, field, `${earlier.vm}'s hand-set ${field}`, file)]
+        : [];
+    }),
+  );
+
+// A VM keeps each stored value it has not been given by hand. A stored value
+// that another VM now sets by hand is an error: neither may silently change.
+const keepStored = (
+  specs: readonly VmSpec[],
+  chosen: Partial<Identity>[],
+  stored: ReadonlyMap<string, Partial<VmConfig>>,
+  pool: IdentityPool,
+  file: string,
+) =>
+  specs.flatMap((spec, i) =>
+    IDENTITY_FIELDS.flatMap((field) => {
+      const value = stored.get(spec.vm_name)?.[field];
+      if (chosen[i]![field] !== undefined || !isIdentityValue(field, value)) return [];
+
+      const earlier = pool.claim(field, value, { vm: spec.vm_name, handSet: false });
+      if (!earlier) {
+        chosen[i]![field] = value;
+        return [];
+      }
+      // Two stored configs with one value (edited by hand?): this VM gets a new one.
+      if (!earlier.handSet) return [];
+      const owner = specs.find((s) => s.vm_name === earlier.vm)!;
+      const what = `${spec.vm_name}'s stored ${field} (in ${spec.vm_name}.json)`;
+      return [clash(owner, field, what, file)];
+    }),
+  );
+
+// VMs beyond count keep their identity reserved for when count comes back up.
+const reserveAbsent = (
+  specs: readonly VmSpec[],
+  stored: ReadonlyMap<string, Partial<VmConfig>>,
+  pool: IdentityPool,
+) => {
+  const inFleet = new Set(specs.map((s) => s.vm_name));
+  for (const [vm, old] of stored) {
+    if (inFleet.has(vm)) continue;
+    for (const field of IDENTITY_FIELDS) {
+      const value = old[field];
+      if (isIdentityValue(field, value)) pool.claim(field, value, { vm, handSet: false });
+    }
+  }
+};
 
 const clash = (spec: VmSpec, field: IdentityField, other: string, file: string) => {
   const shown = field === 'vnc_password' ? 'This password' : spec.identity[field];
