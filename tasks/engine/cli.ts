@@ -14,6 +14,7 @@ import { explainTarget, renderGraph, renderList, renderPlan } from './views.ts';
 import { loadGraph, runTargets } from './run.ts';
 import type { CliServices, Plugin, PluginContext } from './types.ts';
 import { parseShard, inShard } from './shard.ts';
+import { JunitCollector, TeeReporter } from './junit.ts';
 
 export interface CliOptions {
   plugin: Plugin;
@@ -71,9 +72,12 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .option('--no-wait', 'fail at once if another run holds the build directory')
     .option('--shard <k/n>', 'build only shard K of N of the fleet (for CI matrices)')
     .option('-v, --verbose', 'print every task output line')
+    .option('--junit <file>', 'also write a JUnit XML report of the run to FILE')
     .addOption(json())
     .action(async (targets: string[], o) => {
-      const ctx = await context(o);
+      const base = await context(o);
+      const junit = o.junit ? new JunitCollector() : undefined;
+      const ctx = junit ? { ...base, reporter: new TeeReporter([base.reporter, junit]) } : base;
       const shard = o.shard ? parseShard(o.shard) : undefined;
       const outcome = await runTargets(options.plugin, ctx, {
         targets: targets.length ? targets : [options.defaultTarget],
@@ -84,6 +88,7 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
         dryRun: false,
         filter: shard ? (def) => inShard(def, shard) : undefined,
       });
+      await junit?.write(resolve(o.junit), buildDir);
       exitCode = outcome.exitCode;
     });
 
@@ -154,6 +159,8 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
 
   try {
     await program.parseAsync(argv, { from: 'user' });
+    // Plugin commands report failure through process.exitCode.
+    if (exitCode === 0 && typeof process.exitCode === 'number') exitCode = process.exitCode;
   } catch (err) {
     exitCode = reportError(err);
   } finally {

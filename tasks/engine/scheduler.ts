@@ -71,6 +71,8 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
   const slots = new Slots(Math.max(1, opts.jobs));
   const stopAll = new AbortController();
   const signal = AbortSignal.any([opts.signal, stopAll.signal]);
+  // Durations of tasks of each kind that ran in this run: estimates for the next ones.
+  const kindDurations = new Map<string, number[]>();
 
   const resolveTask = async (name: string): Promise<TaskResult> => {
     const def = opts.graph.get(name);
@@ -115,7 +117,11 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
     try {
       if (signal.aborted) return { status: 'interrupted' };
       opts.reporter.emit({ type: 'task-start', task: name, reason: verdict.reason });
-      const result = await runOne(def, opts, signal, verdict.fingerprint, verdict.previous?.record);
+      const estimateMs = verdict.previous?.durationMs ?? mean(kindDurations.get(def.kind));
+      const result = await runOne(def, opts, signal, estimateMs, verdict.previous?.record);
+      if (result.status === 'ran') {
+        kindDurations.set(def.kind, [...(kindDurations.get(def.kind) ?? []), result.durationMs]);
+      }
       if (result.status === 'ran') {
         await opts.state.write(name, {
           fingerprint: verdict.fingerprint,
@@ -148,7 +154,7 @@ async function runOne(
   def: TaskDef,
   opts: ScheduleOptions,
   signal: AbortSignal,
-  _fingerprint: string,
+  estimateMs: number | undefined,
   previous: TaskRecord | undefined,
 ): Promise<RunOutcome> {
   // The stored fingerprint goes first: from here until success the task is stale.
@@ -168,7 +174,7 @@ async function runOne(
       log.write(line + '\n');
       opts.reporter.emit({ type: 'task-output', task: def.name, line });
     },
-    phase: (phase) => opts.reporter.emit({ type: 'task-phase', task: def.name, phase }),
+    phase: (phase) => opts.reporter.emit({ type: 'task-phase', task: def.name, phase, estimateMs }),
     exec: (file, args, options) => exec(file, args, options, signal),
   };
 
@@ -219,6 +225,11 @@ function fail(
   const details = expected ? err.details : [];
   reporter.emit({ type: 'task-failure', task, durationMs, message, details, log });
   return { status: 'failed' };
+}
+
+function mean(values: number[] | undefined): number | undefined {
+  if (!values?.length) return undefined;
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 export function summarise(results: Map<string, TaskResult>, durationMs: number): RunSummary {

@@ -95,7 +95,7 @@ describe('parallel runs and interruption', () => {
     try {
       const first = rig.start(['run']);
       const firstDone = finish(first);
-      await waitFor(async () => (await rig.read('build/logs/hold.log').catch(() => '')) !== '');
+      await waitFor(async () => (await rig.read('build/logs/tasks/hold.log').catch(() => '')) !== '');
       const refused = await rig.cli(['run', '--no-wait']);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /another run \(pid \d+, 'run all'.*holds .*build\/\.lock/);
