@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
 import { writeFileAtomic } from '../engine/fs-util.ts';
 import { exec } from '../engine/process.ts';
@@ -30,7 +30,7 @@ export const INSTALL_FIELDS = [
 ] as const satisfies readonly (keyof VmConfig)[];
 
 /** How long a guest that reported failure gets to power off by itself. */
-const AFTER_FAILURE_GRACE_MS = 30_000;
+const AFTER_FAILURE_GRACE_MS = 10_000;
 
 export interface InstallOptions {
   vmName: string;
@@ -58,7 +58,7 @@ export function installTask(opts: InstallOptions): TaskDef {
       return {
         values: { ...values, flavour, desktop: iso.desktop },
         files: [
-          ...TEMPLATE_FILES[flavour].map((t) => `templates/${t}`),
+          ...TEMPLATE_FILES[flavour].map((t) => relativeIfInside(root, join(opts.templatesDir, t))),
           config.openvpn_config_file,
           ...(config.openvpn_auth_file ? [config.openvpn_auth_file] : []),
         ],
@@ -79,6 +79,12 @@ export function installTask(opts: InstallOptions): TaskDef {
       if (outcome !== 'success') await rm(paths.partial, { force: true });
     },
   };
+}
+
+/** Paths inside the project are shown relative to it (`templates/user-data changed`). */
+function relativeIfInside(root: string, file: string): string {
+  const rel = relative(root, file);
+  return rel.startsWith('..') ? file : rel;
 }
 
 function flavourFor(config: VmConfig, iso: IsoInfo): Flavour {
@@ -157,7 +163,8 @@ async function install(
     qmpSocket: paths.qmp,
     vncSecretFile: paths.secret,
   });
-  await rm(paths.serialLog, { force: true });
+  // QEMU keeps the mode of an existing file: the console log is for the owner only.
+  await writeFileAtomic(paths.serialLog, '', 0o600);
   ctx.phase('booting the installer');
   const stopEarly = new AbortController();
   progress.onReport = (r) => {

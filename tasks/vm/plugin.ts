@@ -6,6 +6,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../engine/errors.ts';
+import { exists } from '../engine/fs-util.ts';
 import type { Plugin, PluginContext, TaskDef } from '../engine/types.ts';
 import { resolveAccel } from './accel.ts';
 import { registerCommands } from './commands.ts';
@@ -20,7 +21,14 @@ import { isoTask } from './iso-task.ts';
 import { preflight } from './preflight.ts';
 import { runningTasks } from './running-tasks.ts';
 
+/** The templates shipped with the tool. */
 export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../templates');
+
+/** A project's own templates/ folder wins over the shipped one, so users can adapt them. */
+async function templatesFor(root: string): Promise<string> {
+  const own = join(root, 'templates');
+  return (await exists(join(own, 'setup_vm_in_guest.sh'))) ? own : TEMPLATES_DIR;
+}
 
 /** The fleet's configs, resolved once per invocation. */
 export async function loadConfigs(ctx: PluginContext): Promise<{ configs: VmConfig[]; fleet: Awaited<ReturnType<typeof loadFleet>> }> {
@@ -49,6 +57,7 @@ export const vmPlugin: Plugin = {
       );
     }
     const accel = await resolveAccel(fleet.settings.accel);
+    const templatesDir = await templatesFor(ctx.root);
     const first = configs[0]!;
     const tasks: TaskDef[] = [
       isoTask({ isoPath: first.iso_path, override: first.installer_flavour }),
@@ -57,7 +66,7 @@ export const vmPlugin: Plugin = {
       const vm = config.vm_name;
       tasks.push(configTask(config));
       tasks.push(
-        installTask({ vmName: vm, accel, templatesDir: TEMPLATES_DIR, deps: [`${vm}.config`, 'iso'] }),
+        installTask({ vmName: vm, accel, templatesDir, deps: [`${vm}.config`, 'iso'] }),
       );
       tasks.push(...runningTasks(config, { root: ctx.root, buildDir: ctx.buildDir, accel, fleet: fleet.settings }));
     }
