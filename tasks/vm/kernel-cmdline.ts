@@ -43,8 +43,7 @@ export function kernelCommandLine(
     case 'ubiquity':
       // casper reads `url=` and chokes on `preseed/url=`; `noprompt` stops it
       // waiting for ENTER at power-off. Words after `---` are copied into the
-      // installed system's boot entry, so EXTRA goes before it. The trailing
-      // space is in the contract's spelling and kept to match it exactly.
+      // installed system's boot entry, so EXTRA goes before it.
       return [
         'boot=casper',
         'automatic-ubiquity',
@@ -52,7 +51,7 @@ export function kernelCommandLine(
         `url=${base}ubuntu.seed`,
         CONSOLE,
         ...extra,
-        '--- ',
+        '---',
       ].join(' ');
     case 'subiquity':
       // cloud-init fetches `<s>meta-data` and `<s>user-data`: keep the

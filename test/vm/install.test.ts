@@ -39,6 +39,15 @@ describe('unattended install with the fixture installer (Subiquity)', () => {
       assert.match(setupLog, /openvpn-client@client/);
     }
     assert.deepEqual((await readdir(join(project.dir, 'build/disks'))).filter((f) => f.endsWith('.partial')), []);
+
+    const phases = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === 'task-phase' && e.task === 'vm-1.install')
+      .map((e) => e.phase as string);
+    const order = ['booting the installer', 'answer file fetched', 'setup script running', 'reported success', 'powered off'];
+    assert.deepEqual(phases.filter((p) => order.includes(p)), order, `phases in order: ${phases.join(' > ')}`);
   });
 
   test('the second run does nothing', async () => {

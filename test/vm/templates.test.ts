@@ -90,7 +90,7 @@ describe('kernel command lines', () => {
   test('ubiquity boots casper unattended and fetches the seed with url=', () => {
     assert.equal(
       kernelCommandLine('ubiquity', BASE_URL, []),
-      `boot=casper automatic-ubiquity noprompt url=${BASE_URL}ubuntu.seed console=ttyS0,115200n8 --- `,
+      `boot=casper automatic-ubiquity noprompt url=${BASE_URL}ubuntu.seed console=ttyS0,115200n8 ---`,
     );
     assert.doesNotMatch(kernelCommandLine('ubiquity', BASE_URL, []), /preseed\/url=/);
   });
@@ -113,7 +113,7 @@ describe('kernel command lines', () => {
     const extra = ['fixture.fail=apt', 'fixture.nopoweroff'];
     assert.match(
       kernelCommandLine('ubiquity', BASE_URL, extra),
-      / fixture\.fail=apt fixture\.nopoweroff --- $/,
+      / fixture\.fail=apt fixture\.nopoweroff ---$/,
     );
     assert.match(
       kernelCommandLine('subiquity', BASE_URL, extra),

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { readmeWithReference } from '../../scripts/fleet-reference.ts';
+import { REPO } from '../engine/rig.ts';
+import { Project } from './helpers/project.ts';
+
+/** Options each subcommand accepts, read from the real CLI's --help. */
+async function optionsOf(project: Project, command: string): Promise<Set<string>> {
+  const help = await project.cli([command, '--help']);
+  assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+  return new Set([...help.stdout.matchAll(/(--[a-z][a-z-]*|-[a-zA-Z])\b/g)].map((m) => m[1]!));
+}
+
+/** Every `npx tsx tasks ...` command line in a workflow's scripts. */
+function cliCalls(workflow: unknown): string[][] {
+  const text = JSON.stringify(workflow);
+  return [...text.matchAll(/npx tsx tasks ([^"\\>|&]*)/g)].map((m) => m[1]!.trim().split(/\s+/));
+}
+
+describe('documentation and examples', () => {
+  test("the README's fleet.yaml reference matches the schema", async () => {
+    const { current, updated } = await readmeWithReference();
+    assert.equal(current, updated, 'run: npx tsx scripts/fleet-reference.ts --write');
+  });
+
+  test('the example CI workflows parse and use only options the CLI accepts', async () => {
+    const project = await Project.create({ flavour: 'subiquity', count: 1 });
+    try {
+      for (const file of ['github-actions.yml', 'gitlab-ci.yml']) {
+        const workflow = parse(await readFile(join(REPO, 'examples/ci', file), 'utf8'));
+        const calls = cliCalls(workflow);
+        assert.ok(calls.length >= 2, `${file} calls the CLI`);
+        for (const [command, ...args] of calls) {
+          const accepted = await optionsOf(project, command!);
+          for (const arg of args.filter((a) => a.startsWith('-'))) {
+            assert.ok(accepted.has(arg), `${file}: '${command} ${arg}' is not an option of the CLI`);
+          }
+        }
+        assert.doesNotMatch(JSON.stringify(workflow), /vm_configs|vm_info\.(txt|json)"/, `${file} uploads no secrets`);
+      }
+    } finally {
+      await project.dispose();
+    }
+  });
+});
