@@ -65,6 +65,15 @@ export interface VmConfig {
   /** Extra words appended to the installer's kernel command line. */
   extra_kernel_args: string[];
   install_timeout_minutes: number;
+  /** Boot the installed VM with this kernel instead of from its disk (demo, special guests). */
+  direct_kernel: DirectKernel | null;
+}
+
+/** QEMU -kernel/-initrd/-append for booting without the disk's boot loader. */
+export interface DirectKernel {
+  kernel: string;
+  initrd: string;
+  append: string;
 }
 
 /** Settings that apply to the fleet as a whole, not to one VM. */

@@ -68,4 +68,5 @@ export const DEFAULT_VM_ENTRY: Readonly<VmEntry> = {
   installer_flavour: 'auto',
   extra_kernel_args: [],
   install_timeout_minutes: 90,
+  direct_kernel: null,
 };

@@ -90,6 +90,7 @@ const buildSpec = async (fleet: FleetFile, n: number, root: string, locator: Loc
     installer_flavour: pick('installer_flavour') ?? 'auto',
     extra_kernel_args: [...(pick('extra_kernel_args') ?? [])],
     install_timeout_minutes: pick('install_timeout_minutes') as number,
+    direct_kernel: pick('direct_kernel') ?? null,
     locations,
   };
 

@@ -156,6 +156,7 @@ const toConfig = (spec: VmSpec, id: Identity, user_password_hash: string): VmCon
   openvpn_auth_file: spec.openvpn_auth_file,
   vpn_check_host: spec.vpn_check_host,
   telegram_url: spec.telegram_url,
+  direct_kernel: spec.direct_kernel,
   cpu_limit_percent: spec.cpu_limit_percent,
   iso_path: spec.iso_path,
   installer_flavour: spec.installer_flavour,

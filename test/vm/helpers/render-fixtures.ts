@@ -49,6 +49,7 @@ export function sampleConfig(overrides: Partial<VmConfig> = {}): VmConfig {
     installer_flavour: 'auto',
     extra_kernel_args: [],
     install_timeout_minutes: 90,
+    direct_kernel: null,
     ...overrides,
   };
 }
