@@ -164,6 +164,7 @@ async function runOne(
   const logFile = join(logDir, `${def.name}.log`);
   const log = createWriteStream(logFile, { flags: 'w', mode: 0o600 });
   const started = Date.now();
+  let estimateShown = false;
   const ctx: TaskContext = {
     task: def.name,
     root: opts.root,
@@ -174,7 +175,12 @@ async function runOne(
       log.write(line + '\n');
       opts.reporter.emit({ type: 'task-output', task: def.name, line });
     },
-    phase: (phase) => opts.reporter.emit({ type: 'task-phase', task: def.name, phase, estimateMs }),
+    phase: (phase) => {
+      // The estimate goes with the first phase only, and only for long tasks.
+      const estimate = !estimateShown && (estimateMs ?? 0) >= 5000 ? estimateMs : undefined;
+      estimateShown ||= estimate !== undefined;
+      opts.reporter.emit({ type: 'task-phase', task: def.name, phase, estimateMs: estimate });
+    },
     exec: (file, args, options) => exec(file, args, options, signal),
   };
 

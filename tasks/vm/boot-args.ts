@@ -5,14 +5,7 @@
  * RAM) is exactly what the installer saw; facts: shared/reference/INSTALLERS.md.
  */
 import { dirname, join } from 'node:path';
-import type { VmConfig } from './config-types.ts';
-
-/** A kernel booted directly instead of the disk's boot loader (tests, advanced fleets). */
-export interface DirectKernel {
-  kernel: string;
-  initrd: string;
-  append: string;
-}
+import type { DirectKernel, VmConfig } from './config-types.ts';
 
 /** Everything `bootArgs` needs; paths should be absolute. */
 export interface BootSpec {
@@ -22,6 +15,7 @@ export interface BootSpec {
   accel: 'kvm' | 'tcg';
   /** File holding the VNC password; QEMU reads it once at startup. */
   secretFile: string;
+  /** Boot this kernel instead of the disk's boot loader (tests, advanced fleets); absolute paths. */
   directKernel?: DirectKernel;
 }
 
@@ -78,6 +72,8 @@ export function bootArgs(spec: BootSpec): string[] {
   // prettier-ignore
   const args = [
     '-name', qemuName(config.vm_id),
+    // The install ran on the same machine type: the guest sees the same board.
+    '-machine', 'pc',
     '-accel', accel,
     // Under TCG a named model drops the features TCG lacks, with warnings;
     // `,enforce` would turn those into errors, so it is never added.

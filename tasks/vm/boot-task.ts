@@ -11,8 +11,8 @@ import { TaskFailure } from '../engine/errors.ts';
 import { exists, writeFileAtomic } from '../engine/fs-util.ts';
 import { processStartTime } from '../engine/lock.ts';
 import type { TaskContext, TaskDef } from '../engine/types.ts';
-import { bootArgs, vmRunPaths, type DirectKernel } from './boot-args.ts';
-import type { VmConfig } from './config-types.ts';
+import { bootArgs, vmRunPaths } from './boot-args.ts';
+import type { DirectKernel, VmConfig } from './config-types.ts';
 import { isAlive, readCmdline } from './cpu-cap/procfs.ts';
 import { checkPortsFree, describeConflict } from './ports.ts';
 import { qmpCommand } from './qmp.ts';
@@ -24,6 +24,7 @@ export interface BootTaskOptions {
   accel: 'kvm' | 'tcg';
   /** The installed disk: build/disks/vm-N.qcow2. */
   diskPath: string;
+  /** Overrides the VM's `direct_kernel` setting (tests); absolute paths. */
   directKernel?: DirectKernel;
   /** The task that installs the disk: `vm-N.install`. */
   installTask: string;
@@ -49,7 +50,8 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
   const runDir = resolve(opts.buildDir, 'run');
   const paths = vmRunPaths(runDir, config.vm_id);
   const configFile = join(opts.buildDir, 'vm_configs', `${vm}.json`);
-  const kernelFiles = opts.directKernel ? [opts.directKernel.kernel, opts.directKernel.initrd] : [];
+  const direct = opts.directKernel ?? absoluteKernel(config.direct_kernel, opts.root);
+  const kernelFiles = direct ? [direct.kernel, direct.initrd] : [];
   const args = () =>
     bootArgs({
       config,
@@ -57,9 +59,10 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
       runDir,
       accel: opts.accel,
       secretFile: paths.secret,
-      directKernel: opts.directKernel,
+      directKernel: direct,
     });
-  let startedPid: number | undefined;
+  // Set once this run has launched QEMU: cleanup must not leave it behind.
+  let launched = false;
 
   return {
     name: `${vm}.boot`,
@@ -75,7 +78,7 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
         ...bootValues(config),
         accel: opts.accel,
         disk: relative(opts.root, resolve(opts.diskPath)),
-        directKernel: opts.directKernel ?? null,
+        directKernel: direct ?? null,
       },
     },
 
@@ -86,33 +89,49 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
         return { fresh: false, reason: `its QEMU (pid ${record.pid}) is not running` };
       }
       if (!(await isOurQemu(record.pid, config, runDir, record.startTime))) {
-        return { fresh: false, reason: `pid ${record.pid} is no longer its QEMU (the pid was reused)` };
+        return {
+          fresh: false,
+          reason: `pid ${record.pid} is no longer its QEMU (the pid was reused)`,
+        };
       }
       const argv = (await readCmdline(record.pid)) ?? [];
       if (argvHash(argv.slice(1)) !== record.bootId) {
-        return { fresh: false, reason: `its QEMU (pid ${record.pid}) was started with other arguments` };
+        return {
+          fresh: false,
+          reason: `its QEMU (pid ${record.pid}) was started with other arguments`,
+        };
       }
       return { fresh: true };
     },
 
     async run(ctx) {
-      startedPid = undefined;
+      launched = false;
       await mkdir(runDir, { recursive: true, mode: 0o700 });
       await mkdir(join(opts.buildDir, 'logs'), { recursive: true });
       await preflight(ctx, config, opts, runDir, paths.qmp);
 
       ctx.phase('starting QEMU');
-      const argv = args();
+      let argv: string[];
+      try {
+        argv = args();
+      } catch (err) {
+        throw new TaskFailure(`${vm}: ${(err as Error).message}; fix it in fleet.yaml`);
+      }
       await writeFileAtomic(paths.secret, config.vnc_password, 0o600, false);
+      launched = true;
       let result;
       try {
-        result = await ctx.exec('qemu-system-x86_64', argv, { logFile: paths.qemuLog, timeoutMs: 60_000 });
+        result = await ctx.exec('qemu-system-x86_64', argv, {
+          logFile: paths.qemuLog,
+          timeoutMs: 60_000,
+        });
       } finally {
         // QEMU read the secret object while starting; the file is no longer needed.
         await rm(paths.secret, { force: true });
       }
       const warnings = result.tail.filter((l) => l.includes('warning:')).length;
-      if (warnings > 0) ctx.log(`${vm}: QEMU printed ${warnings} warnings, see ${paths.qemuLog}`);
+      if (warnings > 0)
+        ctx.log(`${vm}: QEMU printed ${warnings} warnings, see ${paths.qemuLog}`);
       if (result.code !== 0) {
         throw new TaskFailure(
           `qemu-system-x86_64 exited with status ${result.code ?? result.signal} while starting ${vm}; its output is in ${paths.qemuLog}`,
@@ -123,16 +142,20 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
       const pid = await readPidfile(paths.pidfile);
       const startTime = pid === undefined ? undefined : await processStartTime(pid);
       if (pid === undefined || startTime === undefined) {
-        throw new TaskFailure(`QEMU for ${vm} started but ${paths.pidfile} names no live process; see ${paths.qemuLog}`);
+        throw new TaskFailure(
+          `QEMU for ${vm} started but ${paths.pidfile} names no live process; see ${paths.qemuLog}`,
+        );
       }
-      startedPid = pid;
 
       ctx.phase('asking QMP for the run state');
-      const status = await qmpCommand<{ status: string }>(paths.qmp, 'query-status').catch(
-        (err: Error) => ({ status: `unknown (${err.message})` }),
-      );
+      const status = await qmpCommand<{ status: string }>(
+        paths.qmp,
+        'query-status',
+      ).catch((err: Error) => ({ status: `unknown (${err.message})` }));
       if (status.status !== 'running') {
-        throw new TaskFailure(`${vm}: QEMU (pid ${pid}) started, but QMP reports '${status.status}' instead of 'running'; see ${paths.consoleLog}`);
+        throw new TaskFailure(
+          `${vm}: QEMU (pid ${pid}) started, but QMP reports '${status.status}' instead of 'running'; see ${paths.consoleLog}`,
+        );
       }
       ctx.log(
         `${vm}: QEMU pid ${pid} running; console VNC ${config.listen_address}:${config.vnc_port_console}, ` +
@@ -142,11 +165,12 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
       return record;
     },
 
-    // A QEMU this run started but did not confirm is stopped: the engine
-    // records nothing for it, so nobody else would.
+    // A QEMU this run launched but did not confirm (failure, Ctrl-C) is
+    // stopped: the engine records nothing for it, so nobody else would. Any
+    // older QEMU of this VM was stopped before the launch.
     async cleanup(_ctx, outcome) {
       await rm(paths.secret, { force: true });
-      if (outcome === 'success' || startedPid === undefined) return;
+      if (outcome === 'success' || !launched) return;
       await stopVm(config, runDir, 0).catch(() => undefined);
     },
   };
@@ -165,13 +189,17 @@ async function preflight(
   if (running) {
     ctx.phase('stopping the VM started from older inputs');
     const stopped = await stopVm(config, runDir, RESTART_STOP_TIMEOUT_MS);
-    ctx.log(`${vm}: stopped QEMU pid ${running.pid} (${stopped.how}, ${stopped.durationMs} ms)`);
+    ctx.log(
+      `${vm}: stopped QEMU pid ${running.pid} (${stopped.how}, ${stopped.durationMs} ms)`,
+    );
   } else {
     await stopVm(config, runDir, 0); // clears a stale pidfile, socket and helper
   }
 
   if (!(await exists(opts.diskPath))) {
-    throw new TaskFailure(`${vm}: its disk ${opts.diskPath} is missing; run '${opts.installTask}' to install it`);
+    throw new TaskFailure(
+      `${vm}: its disk ${opts.diskPath} is missing; run '${opts.installTask}' to install it`,
+    );
   }
   if (Buffer.byteLength(qmpPath) > MAX_SOCKET_PATH) {
     throw new TaskFailure(
@@ -192,8 +220,28 @@ function bootValues(config: VmConfig): Record<string, unknown> {
   const { mac_address, uuid, bios_serial, cpu_model, vcpus, ram_size_mb } = config;
   const { listen_address, vnc_port_host, vnc_port_console } = config;
   return {
-    mac_address, uuid, bios_serial, cpu_model, vcpus, ram_size_mb,
-    listen_address, vnc_port_host, vnc_port_console,
+    mac_address,
+    uuid,
+    bios_serial,
+    cpu_model,
+    vcpus,
+    ram_size_mb,
+    listen_address,
+    vnc_port_host,
+    vnc_port_console,
+  };
+}
+
+/** The fleet's `direct_kernel` (paths relative to the root) with absolute paths. */
+function absoluteKernel(
+  setting: DirectKernel | null,
+  root: string,
+): DirectKernel | undefined {
+  if (!setting) return undefined;
+  return {
+    ...setting,
+    kernel: resolve(root, setting.kernel),
+    initrd: resolve(root, setting.initrd),
   };
 }
 

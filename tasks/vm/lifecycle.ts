@@ -37,7 +37,10 @@ export async function stopVms(
  * then removes its disk, runtime files, task state files
  * (build/.state/tasks/vm-N.*.json) and cgroups. Configs and logs stay.
  */
-export async function destroyVms(configs: VmConfig[], buildDir: string): Promise<DestroyResult[]> {
+export async function destroyVms(
+  configs: VmConfig[],
+  buildDir: string,
+): Promise<DestroyResult[]> {
   const build = resolve(buildDir);
   return Promise.all(configs.map((config) => destroyVm(config, build)));
 }

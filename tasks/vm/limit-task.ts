@@ -63,7 +63,9 @@ export function limitTask(config: VmConfig, opts: LimitTaskOptions): TaskDef {
       }
       const qemu = await findRunningQemu(config, runDir);
       if (!qemu) {
-        throw new TaskFailure(`${vm} is not running (no live QEMU named by build/run/${vm}.pid); run '${opts.bootTask}' first`);
+        throw new TaskFailure(
+          `${vm} is not running (no live QEMU named by build/run/${vm}.pid); run '${opts.bootTask}' first`,
+        );
       }
       const picked = await pickBackend(opts.mechanism);
       if ('reasons' in picked) {
@@ -86,10 +88,14 @@ export function limitTask(config: VmConfig, opts: LimitTaskOptions): TaskDef {
       try {
         record = await backend.apply(target(qemu.pid), ctx.log);
       } catch (err) {
-        throw new TaskFailure(`${vm}: applying the ${backend.kind} cap failed: ${(err as Error).message}`);
+        throw new TaskFailure(
+          `${vm}: applying the ${backend.kind} cap failed: ${(err as Error).message}`,
+        );
       }
       for (const reading of await readCaps(qemu.pid)) {
-        ctx.log(`${vm}: read back ${reading.mechanism} ${reading.percent}% (${reading.value}) at ${reading.where}`);
+        ctx.log(
+          `${vm}: read back ${reading.mechanism} ${reading.percent}% (${reading.value}) at ${reading.where}`,
+        );
       }
       return record;
     },

@@ -34,7 +34,8 @@ export async function findPortHolder(port: number): Promise<PortHolder | undefin
       const fields = line.trim().split(/\s+/);
       const local = fields[1];
       if (!local || fields[3] !== TCP_LISTEN) continue;
-      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(fields[9]!);
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port)
+        inodes.add(fields[9]!);
     }
   }
   if (inodes.size === 0) return undefined;
@@ -57,7 +58,10 @@ export async function findPortHolder(port: number): Promise<PortHolder | undefin
  * with its holder when found. Binding is the real test: it also catches a
  * holder in another network namespace that /proc cannot show.
  */
-export async function checkPortsFree(ports: number[], address: string): Promise<PortConflict[]> {
+export async function checkPortsFree(
+  ports: number[],
+  address: string,
+): Promise<PortConflict[]> {
   const conflicts: PortConflict[] = [];
   for (const port of ports) {
     const code = await bindError(port, address);
@@ -85,7 +89,9 @@ export function describeConflict(conflict: PortConflict): string {
 function bindError(port: number, address: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code ?? err.message),
+    );
     server.listen({ port, host: address, exclusive: true }, () =>
       server.close(() => resolve(undefined)),
     );

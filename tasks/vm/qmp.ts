@@ -17,7 +17,11 @@ export class QmpError extends Error {
   }
 }
 
-type Pending = { command: string; resolve(value: unknown): void; reject(err: Error): void };
+type Pending = {
+  command: string;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+};
 
 /** One QMP session. */
 export class QmpClient {
@@ -33,7 +37,9 @@ export class QmpClient {
   ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
-    socket.on('error', (err) => this.fail(new Error(`QMP socket ${path}: ${err.message}`)));
+    socket.on('error', (err) =>
+      this.fail(new Error(`QMP socket ${path}: ${err.message}`)),
+    );
     socket.on('close', () => this.fail(new Error(`QMP socket ${path} closed`)));
   }
 
@@ -94,7 +100,9 @@ export class QmpClient {
     if (!waiter) return;
     if ('return' in message) return waiter.resolve(message.return);
     const error = (message.error ?? {}) as { class?: string; desc?: string };
-    waiter.reject(new QmpError(waiter.command, error.class ?? 'unknown', error.desc ?? ''));
+    waiter.reject(
+      new QmpError(waiter.command, error.class ?? 'unknown', error.desc ?? ''),
+    );
   }
 
   private fail(err: Error): void {

@@ -72,7 +72,11 @@ interface Session {
   read(n: number): Promise<Buffer | undefined>;
 }
 
-function open(host: string, port: number, timeoutMs: number): Promise<Session | undefined> {
+function open(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<Session | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     let buffered = Buffer.alloc(0);

@@ -47,10 +47,16 @@ export async function collectStatus(
   buildDir: string,
   sampleMs = 1000,
 ): Promise<VmStatus[]> {
-  return Promise.all(configs.map((config) => statusOf(config, resolve(buildDir), sampleMs)));
+  return Promise.all(
+    configs.map((config) => statusOf(config, resolve(buildDir), sampleMs)),
+  );
 }
 
-async function statusOf(config: VmConfig, buildDir: string, sampleMs: number): Promise<VmStatus> {
+async function statusOf(
+  config: VmConfig,
+  buildDir: string,
+  sampleMs: number,
+): Promise<VmStatus> {
   const vm = `vm-${config.vm_id}`;
   const runDir = join(buildDir, 'run');
   const row: VmStatus = {
@@ -89,7 +95,11 @@ async function statusOf(config: VmConfig, buildDir: string, sampleMs: number): P
   row.uptimeSeconds = uptime === undefined ? null : Math.round(uptime);
   row.caps = caps;
   row.runState = qmp?.runState ?? null;
-  row.console = { host: qmp?.host ?? config.listen_address, port: qmp?.port ?? null, auth: qmp?.auth ?? null };
+  row.console = {
+    host: qmp?.host ?? config.listen_address,
+    port: qmp?.port ?? null,
+    auth: qmp?.auth ?? null,
+  };
   row.guestVnc.greeting = greeting ?? null;
   return row;
 }
@@ -106,10 +116,17 @@ async function askQmp(path: string): Promise<QmpView | undefined> {
   let client: QmpClient | undefined;
   try {
     client = await QmpClient.connect(path, 2000);
-    const status = await client.execute<{ status: string }>('query-status', undefined, 2000);
-    const vnc = await client.execute<{ enabled: boolean; host?: string; service?: string; auth?: string }>(
-      'query-vnc', undefined, 2000,
+    const status = await client.execute<{ status: string }>(
+      'query-status',
+      undefined,
+      2000,
     );
+    const vnc = await client.execute<{
+      enabled: boolean;
+      host?: string;
+      service?: string;
+      auth?: string;
+    }>('query-vnc', undefined, 2000);
     const port = vnc.enabled && vnc.service ? Number(vnc.service) : undefined;
     return { runState: status.status, host: vnc.host, port, auth: vnc.auth };
   } catch {
@@ -121,7 +138,17 @@ async function askQmp(path: string): Promise<QmpView | undefined> {
 
 /** A plain-text table, one line per VM, for a terminal or a CI log. */
 export function renderStatusTable(rows: VmStatus[]): string {
-  const header = ['VM', 'STATE', 'PID', 'UPTIME', 'CPU', 'CAP', 'CONSOLE VNC', 'GUEST VNC', 'QMP'];
+  const header = [
+    'VM',
+    'STATE',
+    'PID',
+    'UPTIME',
+    'CPU',
+    'CAP',
+    'CONSOLE VNC',
+    'GUEST VNC',
+    'QMP',
+  ];
   const lines = rows.map((r) => [
     r.vm,
     r.state,
@@ -129,14 +156,25 @@ export function renderStatusTable(rows: VmStatus[]): string {
     r.uptimeSeconds === null ? '-' : formatDuration(r.uptimeSeconds * 1000),
     r.cpuPercent === null ? '-' : `${r.cpuPercent.toFixed(1)}%`,
     r.state !== 'running' ? '-' : describeCaps(r),
-    r.console.port === null ? '-' : `${r.console.host}:${r.console.port} (${r.console.auth ?? '?'})`,
-    r.state !== 'running' ? '-' : `${r.guestVnc.host}:${r.guestVnc.port} ${r.guestVnc.greeting ?? 'no answer'}`,
+    r.console.port === null
+      ? '-'
+      : `${r.console.host}:${r.console.port} (${r.console.auth ?? '?'})`,
+    r.state !== 'running'
+      ? '-'
+      : `${r.guestVnc.host}:${r.guestVnc.port} ${r.guestVnc.greeting ?? 'no answer'}`,
     r.runState ?? '-',
   ]);
   const table = [header, ...lines];
-  const widths = header.map((_, i) => Math.max(...table.map((cells) => cells[i]!.length)));
+  const widths = header.map((_, i) =>
+    Math.max(...table.map((cells) => cells[i]!.length)),
+  );
   return table
-    .map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
+    .map((cells) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 

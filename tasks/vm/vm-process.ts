@@ -58,7 +58,8 @@ export async function isOurQemu(
   const after = (flag: string) => argv[argv.indexOf(flag) + 1];
   if (after('-name') !== qemuName(config.vm_id)) return false;
   if (after('-pidfile') !== paths.pidfile) return false;
-  if (!after('-qmp')?.startsWith(`unix:${paths.qmp.replaceAll(',', ',,')},`)) return false;
+  if (!after('-qmp')?.startsWith(`unix:${paths.qmp.replaceAll(',', ',,')},`))
+    return false;
   return startTime === undefined || (await processStartTime(pid)) === startTime;
 }
 
@@ -89,7 +90,8 @@ export async function stopVm(
   const paths = vmRunPaths(resolve(runDir), config.vm_id);
   const qemu = await findRunningQemu(config, runDir);
   const done = async (how: StopHow): Promise<StopResult> => {
-    for (const file of [paths.pidfile, paths.qmp, paths.secret]) await rm(file, { force: true });
+    for (const file of [paths.pidfile, paths.qmp, paths.secret])
+      await rm(file, { force: true });
     return { vm, pid: qemu?.pid, how, durationMs: Date.now() - started };
   };
 
@@ -98,7 +100,10 @@ export async function stopVm(
   if (!qemu) return done('not-running');
 
   if (timeoutMs > 0) {
-    const pressed = await qmpCommand(paths.qmp, 'system_powerdown').then(() => true, () => false);
+    const pressed = await qmpCommand(paths.qmp, 'system_powerdown').then(
+      () => true,
+      () => false,
+    );
     if (pressed && (await waitForExit(qemu.pid, timeoutMs))) return done('powerdown');
   }
   await qmpCommand(paths.qmp, 'quit').catch(() => undefined);

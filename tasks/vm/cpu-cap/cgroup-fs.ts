@@ -24,12 +24,16 @@ async function mounts(): Promise<Mount[]> {
 
 // /proc/mounts writes a space in a path as \040.
 function unescapeMount(path: string): string {
-  return path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+  return path.replace(/\\([0-7]{3})/g, (_, oct: string) =>
+    String.fromCharCode(parseInt(oct, 8)),
+  );
 }
 
 /** Mount point of the cgroup v1 hierarchy that has the cpu controller, if any. */
 export async function v1CpuMount(): Promise<string | undefined> {
-  const found = (await mounts()).find((m) => m.type === 'cgroup' && m.options.includes('cpu'));
+  const found = (await mounts()).find(
+    (m) => m.type === 'cgroup' && m.options.includes('cpu'),
+  );
   return found?.dir;
 }
 
@@ -39,7 +43,10 @@ export async function v2Mount(): Promise<string | undefined> {
 }
 
 /** A control file's content, trimmed; undefined if it cannot be read. */
-export async function readControl(dir: string, file: string): Promise<string | undefined> {
+export async function readControl(
+  dir: string,
+  file: string,
+): Promise<string | undefined> {
   try {
     return (await readFile(join(dir, file), 'utf8')).trim();
   } catch {
@@ -48,7 +55,11 @@ export async function readControl(dir: string, file: string): Promise<string | u
 }
 
 /** Writes one value to a control file; the error names the file and the value. */
-export async function writeControl(dir: string, file: string, value: string): Promise<void> {
+export async function writeControl(
+  dir: string,
+  file: string,
+  value: string,
+): Promise<void> {
   try {
     await writeFile(join(dir, file), value);
   } catch (err) {
@@ -67,7 +78,10 @@ export async function listIds(dir: string, file = 'cgroup.procs'): Promise<numbe
  * The cgroup path of `pid` in one hierarchy, from /proc/PID/cgroup:
  * `hierarchy` is `cpu` for the v1 cpu controller, `` for the v2 hierarchy.
  */
-export async function cgroupOf(pid: number, hierarchy: 'cpu' | ''): Promise<string | undefined> {
+export async function cgroupOf(
+  pid: number,
+  hierarchy: 'cpu' | '',
+): Promise<string | undefined> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/cgroup`, 'utf8');
@@ -88,7 +102,11 @@ export async function cgroupOf(pid: number, hierarchy: 'cpu' | ''): Promise<stri
  * removes the VM's cgroup and, when they are empty, the fleet's and the
  * tool's parent cgroups. A cgroup that does not exist is fine.
  */
-export async function removeGroup(mount: string, buildDir: string, vmId: number): Promise<void> {
+export async function removeGroup(
+  mount: string,
+  buildDir: string,
+  vmId: number,
+): Promise<void> {
   const fleet = join(mount, capFleetGroup(buildDir));
   const dir = join(fleet, `vm-${vmId}`);
   for (const pid of await listIds(dir)) {
@@ -103,7 +121,9 @@ export async function removeGroup(mount: string, buildDir: string, vmId: number)
       if (code === 'ENOENT') continue;
       // Another VM of the fleet (or another fleet) still uses the parent.
       if (path !== dir && (code === 'EBUSY' || code === 'ENOTEMPTY')) return;
-      throw new Error(`cannot remove cgroup ${path} (${code}): a process may still be in it; stop it, then run destroy again`);
+      throw new Error(
+        `cannot remove cgroup ${path} (${code}): a process may still be in it; stop it, then run destroy again`,
+      );
     }
   }
 }

@@ -14,7 +14,13 @@ import {
   v1CpuMount,
   writeControl,
 } from './cgroup-fs.ts';
-import { CFS_PERIOD_US, capGroup, quotaFor, type CapBackend, type CapReading } from './types.ts';
+import {
+  CFS_PERIOD_US,
+  capGroup,
+  quotaFor,
+  type CapBackend,
+  type CapReading,
+} from './types.ts';
 
 /** The cgroup v1 cpu-controller mechanism. */
 export const cgroupV1: CapBackend = {
@@ -22,7 +28,8 @@ export const cgroupV1: CapBackend = {
 
   async unavailable() {
     const mount = await v1CpuMount();
-    if (!mount) return 'no cgroup v1 hierarchy with the cpu controller is mounted (see /proc/mounts)';
+    if (!mount)
+      return 'no cgroup v1 hierarchy with the cpu controller is mounted (see /proc/mounts)';
     try {
       await access(mount, constants.W_OK);
     } catch {
@@ -64,17 +71,28 @@ export const cgroupV1: CapBackend = {
 
   async check(target, record) {
     const mount = await v1CpuMount();
-    if (!mount) return { fresh: false, reason: 'the cgroup v1 cpu hierarchy is no longer mounted' };
+    if (!mount)
+      return { fresh: false, reason: 'the cgroup v1 cpu hierarchy is no longer mounted' };
     const rel = '/' + capGroup(target.buildDir, target.vmId);
     if ((await cgroupOf(target.pid, 'cpu')) !== rel) {
-      return { fresh: false, reason: `QEMU (pid ${target.pid}) is not in cgroup ${mount}${rel}` };
+      return {
+        fresh: false,
+        reason: `QEMU (pid ${target.pid}) is not in cgroup ${mount}${rel}`,
+      };
     }
     const dir = join(mount, rel);
     const quota = Number(await readControl(dir, 'cpu.cfs_quota_us'));
     const period = Number(await readControl(dir, 'cpu.cfs_period_us'));
-    if (quota !== quotaFor(target.percent) || period !== CFS_PERIOD_US || record.percent !== target.percent) {
+    if (
+      quota !== quotaFor(target.percent) ||
+      period !== CFS_PERIOD_US ||
+      record.percent !== target.percent
+    ) {
       const expected = `${quotaFor(target.percent)} per ${CFS_PERIOD_US}`;
-      return { fresh: false, reason: `${dir} has quota ${quota} per ${period} µs, expected ${expected}` };
+      return {
+        fresh: false,
+        reason: `${dir} has quota ${quota} per ${period} µs, expected ${expected}`,
+      };
     }
     return { fresh: true };
   },
@@ -94,7 +112,8 @@ export const cgroupV1: CapBackend = {
 
 async function requireMount(): Promise<string> {
   const mount = await v1CpuMount();
-  if (!mount) throw new Error('no cgroup v1 hierarchy with the cpu controller is mounted');
+  if (!mount)
+    throw new Error('no cgroup v1 hierarchy with the cpu controller is mounted');
   return mount;
 }
 

@@ -5,8 +5,21 @@
  */
 import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cgroupOf, listIds, readControl, removeGroup, v2Mount, writeControl } from './cgroup-fs.ts';
-import { CFS_PERIOD_US, capGroup, quotaFor, type CapBackend, type CapReading } from './types.ts';
+import {
+  cgroupOf,
+  listIds,
+  readControl,
+  removeGroup,
+  v2Mount,
+  writeControl,
+} from './cgroup-fs.ts';
+import {
+  CFS_PERIOD_US,
+  capGroup,
+  quotaFor,
+  type CapBackend,
+  type CapReading,
+} from './types.ts';
 
 /** The cgroup v2 mechanism. */
 export const cgroupV2: CapBackend = {
@@ -50,20 +63,33 @@ export const cgroupV2: CapBackend = {
       `cgroup-v2: ${group}: cpu.max=${(await readControl(group, 'cpu.max')) ?? 'unreadable'}; ` +
         `QEMU pid ${target.pid} ${procs.includes(target.pid) ? 'is' : 'is NOT'} in cgroup.procs`,
     );
-    return { mechanism: 'cgroup-v2', pid: target.pid, percent: target.percent, value, group };
+    return {
+      mechanism: 'cgroup-v2',
+      pid: target.pid,
+      percent: target.percent,
+      value,
+      group,
+    };
   },
 
   async check(target, record) {
     const mount = await v2Mount();
-    if (!mount) return { fresh: false, reason: 'the cgroup v2 hierarchy is no longer mounted' };
+    if (!mount)
+      return { fresh: false, reason: 'the cgroup v2 hierarchy is no longer mounted' };
     const rel = '/' + capGroup(target.buildDir, target.vmId);
     if ((await cgroupOf(target.pid, '')) !== rel) {
-      return { fresh: false, reason: `QEMU (pid ${target.pid}) is not in cgroup ${mount}${rel}` };
+      return {
+        fresh: false,
+        reason: `QEMU (pid ${target.pid}) is not in cgroup ${mount}${rel}`,
+      };
     }
     const expected = `${quotaFor(target.percent)} ${CFS_PERIOD_US}`;
     const found = await readControl(join(mount, rel), 'cpu.max');
     if (found !== expected || record.percent !== target.percent) {
-      return { fresh: false, reason: `${mount}${rel}/cpu.max reads '${found}', expected '${expected}'` };
+      return {
+        fresh: false,
+        reason: `${mount}${rel}/cpu.max reads '${found}', expected '${expected}'`,
+      };
     }
     return { fresh: true };
   },
@@ -83,7 +109,8 @@ export const cgroupV2: CapBackend = {
 
 async function enableCpu(dir: string): Promise<void> {
   const enabled = (await readControl(dir, 'cgroup.subtree_control')) ?? '';
-  if (!enabled.split(' ').includes('cpu')) await writeControl(dir, 'cgroup.subtree_control', '+cpu');
+  if (!enabled.split(' ').includes('cpu'))
+    await writeControl(dir, 'cgroup.subtree_control', '+cpu');
 }
 
 /** The group's cpu.max, or undefined when it is unlimited (`max ...`) or absent. */

@@ -5,7 +5,15 @@
  * `-z` makes the helper exit when QEMU does; `stopVm` still ends it first.
  */
 import { spawn } from 'node:child_process';
-import { access, constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  mkdir,
+  open,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { vmRunPaths } from '../boot-args.ts';
@@ -33,19 +41,28 @@ export const cpulimit: CapBackend = {
     // Its own process group, so a Ctrl-C of the run does not end it.
     const out = await open(logFile, 'a', 0o600);
     const args = ['-p', String(target.pid), '-l', String(target.percent), '-z'];
-    const child = spawn('cpulimit', args, { detached: true, stdio: ['ignore', out.fd, out.fd] });
+    const child = spawn('cpulimit', args, {
+      detached: true,
+      stdio: ['ignore', out.fd, out.fd],
+    });
     child.unref();
     await out.close();
-    if (child.pid === undefined) throw new Error('cpulimit did not start: is it on PATH?');
+    if (child.pid === undefined)
+      throw new Error('cpulimit did not start: is it on PATH?');
     await writeFile(paths.helperPidfile, `${child.pid}\n`);
 
     await sleep(300);
     const reading = await readHelper(child.pid, target.pid);
     if (!reading) {
-      const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3);
+      const tail = (await readFile(logFile, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .slice(-3);
       throw new Error(`cpulimit (pid ${child.pid}) exited at once: ${tail.join(' / ')}`);
     }
-    log(`cpulimit: helper pid ${child.pid} runs '${reading.value}' on QEMU pid ${target.pid}`);
+    log(
+      `cpulimit: helper pid ${child.pid} runs '${reading.value}' on QEMU pid ${target.pid}`,
+    );
     return {
       mechanism: 'cpulimit',
       pid: target.pid,
@@ -57,12 +74,19 @@ export const cpulimit: CapBackend = {
 
   async check(target, record) {
     const helper = record.helperPid;
-    const reading = helper === undefined ? undefined : await readHelper(helper, target.pid);
+    const reading =
+      helper === undefined ? undefined : await readHelper(helper, target.pid);
     if (!reading) {
-      return { fresh: false, reason: `its cpulimit helper (pid ${helper}) no longer caps QEMU pid ${target.pid}` };
+      return {
+        fresh: false,
+        reason: `its cpulimit helper (pid ${helper}) no longer caps QEMU pid ${target.pid}`,
+      };
     }
     if (reading.percent !== target.percent) {
-      return { fresh: false, reason: `cpulimit runs '${reading.value}', expected -l ${target.percent}` };
+      return {
+        fresh: false,
+        reason: `cpulimit runs '${reading.value}', expected -l ${target.percent}`,
+      };
     }
     return { fresh: true };
   },
@@ -85,7 +109,11 @@ export const cpulimit: CapBackend = {
  * aimed at `pid`). SIGTERM lets cpulimit continue QEMU before it exits; after
  * a SIGKILL QEMU may be left stopped, so it is sent SIGCONT either way.
  */
-export async function stopHelper(vmId: number, buildDir: string, pid?: number): Promise<void> {
+export async function stopHelper(
+  vmId: number,
+  buildDir: string,
+  pid?: number,
+): Promise<void> {
   const pidfile = vmRunPaths(join(buildDir, 'run'), vmId).helperPidfile;
   const recorded = Number((await readFile(pidfile, 'utf8').catch(() => '')).trim());
   const helpers = new Set<number>();
@@ -111,7 +139,12 @@ async function readHelper(helper: number, pid: number): Promise<CapReading | und
   const argv = (await readCmdline(helper)) ?? [];
   if (option(argv, '-p', '--pid') !== String(pid)) return undefined;
   const limit = Number(option(argv, '-l', '--limit'));
-  return { mechanism: 'cpulimit', percent: limit, value: `cpulimit -l ${limit}`, where: `pid ${helper}` };
+  return {
+    mechanism: 'cpulimit',
+    percent: limit,
+    value: `cpulimit -l ${limit}`,
+    where: `pid ${helper}`,
+  };
 }
 
 async function isCpulimit(pid: number): Promise<boolean> {
@@ -124,7 +157,8 @@ function option(argv: string[], short: string, long: string): string | undefined
   for (const [i, arg] of argv.entries()) {
     if (arg === short || arg === long) return argv[i + 1];
     if (arg.startsWith(`${long}=`)) return arg.slice(long.length + 1);
-    if (arg.startsWith(short) && arg.length > short.length) return arg.slice(short.length);
+    if (arg.startsWith(short) && arg.length > short.length)
+      return arg.slice(short.length);
   }
   return undefined;
 }
@@ -140,7 +174,13 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 async function findProgram(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const file = join(dir, name);
-    if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
+    if (
+      await access(file, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
   }
   return undefined;
 }

@@ -29,7 +29,11 @@ async function statFields(pid: number): Promise<string[] | undefined> {
  */
 export async function isAlive(pid: number): Promise<boolean> {
   const state = (await statFields(pid))?.[0];
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  if (state === undefined || state === 'X') return false;
+  if (state !== 'Z') return true;
+  // A killed multi-threaded process shows its main thread as a zombie while
+  // the other threads still exit, holding its files and sockets: not gone yet.
+  return (await threadIds(pid)).length > 1;
 }
 
 /** The process's argv, or undefined once it is gone. */
