@@ -22,7 +22,7 @@ export class Graph {
       if (def.group) this.groups.set(def.group, [...(this.groups.get(def.group) ?? []), def.name]);
     }
     for (const def of defs) {
-      for (const dep of def.deps ?? []) {
+      for (const dep of prerequisites(def)) {
         if (!this.tasks.has(dep)) {
           throw new ConfigError(`task ${def.name} depends on ${dep}, which does not exist`);
         }
@@ -89,7 +89,7 @@ export class Graph {
     const visit = (name: string) => {
       if (seen.has(name)) return;
       seen.add(name);
-      for (const dep of this.get(name).deps ?? []) visit(dep);
+      for (const dep of prerequisites(this.get(name))) visit(dep);
       order.push(name);
     };
     for (const name of selected) visit(name);
@@ -105,7 +105,7 @@ export class Graph {
       if (s === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
       state.set(name, 'visiting');
       stack.push(name);
-      for (const dep of this.get(name).deps ?? []) {
+      for (const dep of prerequisites(this.get(name))) {
         const cycle = visit(dep);
         if (cycle) return cycle;
       }
@@ -119,4 +119,9 @@ export class Graph {
     }
     return undefined;
   }
+}
+
+/** Everything that must finish before a task starts: its deps and its order-only deps. */
+export function prerequisites(def: TaskDef): string[] {
+  return [...(def.deps ?? []), ...(def.after ?? [])];
 }

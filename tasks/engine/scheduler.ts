@@ -13,7 +13,7 @@ import { depDigest } from './fingerprint.ts';
 import { checkTask } from './freshness.ts';
 import type { HashCache } from './hash-cache.ts';
 import { exec } from './process.ts';
-import type { Graph } from './graph.ts';
+import { prerequisites, type Graph } from './graph.ts';
 import type { StateStore } from './state.ts';
 import type { Outcome, TaskContext, TaskDef, TaskRecord } from './types.ts';
 
@@ -76,8 +76,8 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
 
   const resolveTask = async (name: string): Promise<TaskResult> => {
     const def = opts.graph.get(name);
-    const deps = await Promise.all((def.deps ?? []).map((d) => results.get(d)!));
-    const depNames = def.deps ?? [];
+    const depNames = prerequisites(def);
+    const deps = await Promise.all(depNames.map((d) => results.get(d)!));
 
     const broken = depNames.findIndex((_, i) => !['fresh', 'ran', 'would-run'].includes(deps[i]!.status));
     if (broken >= 0) {
@@ -87,15 +87,17 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
     }
     if (signal.aborted) return { status: 'interrupted' };
 
-    const pending = depNames.find((_, i) => deps[i]!.status === 'would-run');
+    // An order-only prerequisite that would run does not decide for this task.
+    const pending = (def.deps ?? []).find((_, i) => deps[i]!.status === 'would-run');
     if (pending) {
       const reason = `dependency ${pending} will run`;
       opts.reporter.emit({ type: 'task-start', task: name, reason });
       return { status: 'would-run', reason };
     }
 
+    // Order-only prerequisites are not part of the fingerprint.
     const depDigests: Record<string, string> = {};
-    depNames.forEach((d, i) => (depDigests[d] = depDigest(deps[i]!.fingerprint!, deps[i]!.record)));
+    (def.deps ?? []).forEach((d, i) => (depDigests[d] = depDigest(deps[i]!.fingerprint!, deps[i]!.record)));
 
     let verdict;
     try {

@@ -62,6 +62,12 @@ export interface TaskDef {
   kindVersion: number;
   description?: string;
   deps?: string[];
+  /**
+   * Order-only dependencies (make's `| prereq`): they run first and must
+   * succeed, but their fingerprints are not part of this task's. For a task
+   * that reads only some of what another writes, and declares that part itself.
+   */
+  after?: string[];
   /** Resolved after the dependencies have run, so they may name files those wrote. */
   inputs?: Inputs | ((ctx: ProbeContext) => Inputs | Promise<Inputs>);
   /** Files the task writes, relative to the root; a missing one makes it stale. */

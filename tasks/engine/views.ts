@@ -2,7 +2,7 @@
  * Read-only views of the graph: `plan`, `explain`, `list` and `graph`. Each
  * works from a dry run, so it says exactly what `run` would do.
  */
-import type { Graph } from './graph.ts';
+import { prerequisites, type Graph } from './graph.ts';
 import { runTargets } from './run.ts';
 import type { TaskResult } from './scheduler.ts';
 import type { Plugin, PluginContext } from './types.ts';
@@ -75,7 +75,7 @@ export function renderList(graph: Graph, json: boolean): string {
     name: t.name,
     group: t.group ?? null,
     kind: t.kind,
-    deps: t.deps ?? [],
+    deps: prerequisites(t),
     description: t.description ?? '',
   }));
   if (json) return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -111,6 +111,7 @@ export async function renderGraph(
       const fill = state(name) === 'fresh' ? 'palegreen' : 'lightsalmon';
       lines.push(`  "${name}" [style=filled, fillcolor=${fill}, tooltip="${state(name)}"];`);
       for (const dep of graph.get(name).deps ?? []) lines.push(`  "${dep}" -> "${name}";`);
+      for (const dep of graph.get(name).after ?? []) lines.push(`  "${dep}" -> "${name}" [style=dashed];`);
     }
     lines.push('}');
   } else {
@@ -118,6 +119,7 @@ export async function renderGraph(
     for (const name of results.keys()) {
       lines.push(`  ${id(name)}["${name}"]:::${state(name)}`);
       for (const dep of graph.get(name).deps ?? []) lines.push(`  ${id(dep)} --> ${id(name)}`);
+      for (const dep of graph.get(name).after ?? []) lines.push(`  ${id(dep)} -.-> ${id(name)}`);
     }
     lines.push('  classDef fresh fill:#c8f7c5', '  classDef stale fill:#f7d1c5');
   }

@@ -12,6 +12,7 @@ import { exists, writeFileAtomic } from '../engine/fs-util.ts';
 import { processStartTime } from '../engine/lock.ts';
 import type { TaskContext, TaskDef } from '../engine/types.ts';
 import { bootArgs, vmRunPaths } from './boot-args.ts';
+import { sha256 } from '../engine/fingerprint.ts';
 import type { DirectKernel, VmConfig } from './config-types.ts';
 import { isAlive, readCmdline } from './cpu-cap/procfs.ts';
 import { checkPortsFree, describeConflict } from './ports.ts';
@@ -49,7 +50,6 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
   const vm = `vm-${config.vm_id}`;
   const runDir = resolve(opts.buildDir, 'run');
   const paths = vmRunPaths(runDir, config.vm_id);
-  const configFile = join(opts.buildDir, 'vm_configs', `${vm}.json`);
   const direct = opts.directKernel ?? absoluteKernel(config.direct_kernel, opts.root);
   const kernelFiles = direct ? [direct.kernel, direct.initrd] : [];
   const args = () =>
@@ -72,9 +72,10 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
     description: `starts ${vm} daemonized (QEMU, ${opts.accel})`,
     deps: [opts.installTask],
     inputs: {
-      files: [relative(opts.root, configFile), ...kernelFiles],
-      // The password is covered by the config file's hash: never a plain value here.
+      files: kernelFiles,
+      // A changed VNC password restarts the VM; only its digest is stored, never the password.
       values: {
+        vncPassword: sha256(`qvm-vnc:${config.vnc_password}`),
         ...bootValues(config),
         accel: opts.accel,
         disk: relative(opts.root, resolve(opts.diskPath)),

@@ -17,7 +17,7 @@ import { installArgs } from './install-args.ts';
 import { InstallServer, type GuestReport } from './install-server.ts';
 import { ISO_INFO, type IsoInfo } from './iso-task.ts';
 import { kernelCommandLine } from './kernel-cmdline.ts';
-import { installPaths, readVmConfig } from './paths.ts';
+import { installPaths } from './paths.ts';
 import { renderInstallFiles, TEMPLATE_FILES } from './render.ts';
 import { stopRunningVm } from './vm-guard.ts';
 
@@ -33,10 +33,14 @@ export const INSTALL_FIELDS = [
 const AFTER_FAILURE_GRACE_MS = 10_000;
 
 export interface InstallOptions {
+  /** The VM's resolved config: the same content vm-N.config writes. */
+  config: VmConfig;
   vmName: string;
   accel: 'kvm' | 'tcg';
   templatesDir: string;
   deps: string[];
+  /** Order-only: vm-N.config, whose file this task reads but whose other fields do not matter. */
+  after: string[];
 }
 
 export function installTask(opts: InstallOptions): TaskDef {
@@ -49,9 +53,10 @@ export function installTask(opts: InstallOptions): TaskDef {
     kindVersion: 1,
     description: `fresh disk, unattended install and guest setup of ${opts.vmName}`,
     deps: opts.deps,
+    after: opts.after,
     outputs: [`build/disks/${opts.vmName}.qcow2`],
     async inputs({ root }) {
-      const config = await readVmConfig(root, opts.vmName);
+      const config = opts.config;
       const iso = JSON.parse(await readFile(join(root, ISO_INFO), 'utf8')) as IsoInfo;
       const flavour = flavourFor(config, iso);
       const values = Object.fromEntries(INSTALL_FIELDS.map((f) => [f, config[f]]));
@@ -121,7 +126,7 @@ async function install(
   server: InstallServer,
   progress: Progress,
 ) {
-  const config = await readVmConfig(ctx.root, opts.vmName);
+  const config = opts.config;
   const iso = JSON.parse(await readFile(join(ctx.root, ISO_INFO), 'utf8')) as IsoInfo;
   const flavour = flavourFor(config, iso);
   const paths = installPaths(ctx.buildDir, opts.vmName);

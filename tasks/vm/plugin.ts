@@ -66,7 +66,7 @@ export const vmPlugin: Plugin = {
       const vm = config.vm_name;
       tasks.push(configTask(config));
       tasks.push(
-        installTask({ vmName: vm, accel, templatesDir, deps: [`${vm}.config`, 'iso'] }),
+        installTask({ config, vmName: vm, accel, templatesDir, deps: ['iso'], after: [`${vm}.config`] }),
       );
       tasks.push(...runningTasks(config, { root: ctx.root, buildDir: ctx.buildDir, accel, fleet: fleet.settings }));
     }

@@ -60,7 +60,12 @@ async function runBoot(cfg: VmConfig): Promise<{ record: BootRecord; lines: stri
 
 function probe(cfg: VmConfig, rec: TaskRecord | undefined) {
   const name = `vm-${cfg.vm_id}.boot`;
-  return makeTask(cfg).probe!({ task: name, root: build.root, buildDir: build.buildDir, record: rec });
+  return makeTask(cfg).probe!({
+    task: name,
+    root: build.root,
+    buildDir: build.buildDir,
+    record: rec,
+  });
 }
 
 async function waitForGreeting(port: number, ms = 60_000): Promise<string | undefined> {
@@ -90,7 +95,9 @@ after(async () => {
 test('after boot the pidfile names a live QEMU of this VM', async () => {
   const pid = await readPidfile(vmRunPaths(join(build.buildDir, 'run'), 1).pidfile);
   assert.equal(pid, record.pid);
-  assert.ok(await isOurQemu(record.pid, config, join(build.buildDir, 'run'), record.startTime));
+  assert.ok(
+    await isOurQemu(record.pid, config, join(build.buildDir, 'run'), record.startTime),
+  );
 });
 
 test('QMP query-status says the VM is running', async () => {
@@ -110,14 +117,20 @@ test("the forwarded guest port answers the guest's RFB 003.008 greeting", async 
 test('the VNC password is on no command line, in no log, and its secret file is gone', async () => {
   const argv = (await readCmdline(record.pid)) ?? [];
   assert.ok(argv.length > 0);
-  assert.ok(!argv.join(' ').includes(config.vnc_password), 'password in /proc/PID/cmdline');
+  assert.ok(
+    !argv.join(' ').includes(config.vnc_password),
+    'password in /proc/PID/cmdline',
+  );
   const paths = vmRunPaths(join(build.buildDir, 'run'), 1);
   for (const log of [paths.consoleLog, paths.qemuLog]) {
     const text = await readFile(log, 'utf8');
     assert.ok(text.length > 0, `${log} is empty`);
     assert.ok(!text.includes(config.vnc_password), `password in ${log}`);
   }
-  assert.ok(!bootLines.join('\n').includes(config.vnc_password), 'password in the task log');
+  assert.ok(
+    !bootLines.join('\n').includes(config.vnc_password),
+    'password in the task log',
+  );
   await assert.rejects(readFile(paths.secret), { code: 'ENOENT' });
 });
 
@@ -134,7 +147,10 @@ test('a changed RAM value changes the inputs and the run restarts the VM', async
   const { record: next, lines } = await runBoot(bigger);
   assert.notEqual(next.pid, record.pid);
   // The busybox guest's acpid powers off on the ACPI button: a graceful stop.
-  assert.ok(lines.some((l) => new RegExp(`stopped QEMU pid ${record.pid} \\(powerdown`).test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => new RegExp(`stopped QEMU pid ${record.pid} \\(powerdown`).test(l)),
+    lines.join('\n'),
+  );
   assert.ok(await waitForExit(record.pid, 1000), 'the old QEMU is still alive');
   assert.ok(await isAlive(next.pid), 'the new QEMU is not alive');
   assert.ok(((await readCmdline(next.pid)) ?? []).includes(String(bigger.ram_size_mb)));
@@ -148,17 +164,25 @@ test('kill -9 of the QEMU makes the boot probe say stale', async () => {
   assert.ok(await waitForExit(record.pid, 5000));
   const verdict = await probe(config, record);
   assert.equal(verdict.fresh, false);
-  assert.match(!verdict.fresh ? verdict.reason : '', new RegExp(`its QEMU \\(pid ${record.pid}\\) is not running`));
+  assert.match(
+    !verdict.fresh ? verdict.reason : '',
+    new RegExp(`its QEMU \\(pid ${record.pid}\\) is not running`),
+  );
 });
 
 test('a port held by another process fails the boot naming the port and that pid', async (t) => {
   const holder: Server = createServer();
-  await new Promise<void>((resolve) => holder.listen(config.vnc_port_console, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    holder.listen(config.vnc_port_console, '127.0.0.1', resolve),
+  );
   try {
     await assert.rejects(runBoot(config), (err: Error) => {
       assert.ok(err instanceof TaskFailure, `not a TaskFailure: ${err.message}`);
       t.diagnostic(err.message);
-      assert.match(err.message, new RegExp(`port ${config.vnc_port_console} .*pid ${process.pid}\\b`));
+      assert.match(
+        err.message,
+        new RegExp(`port ${config.vnc_port_console} .*pid ${process.pid}\\b`),
+      );
       return true;
     });
   } finally {
