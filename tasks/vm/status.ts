@@ -175,12 +175,12 @@ export function renderStatusTable(rows: VmStatus[]): string {
         .join('  ')
         .trimEnd(),
     )
-    .join('\n');
+    .join('\n') + '\n';
 }
 
 /** The rows as JSON, for `status --json`. */
 export function statusJson(rows: VmStatus[]): string {
-  return JSON.stringify(rows, null, 2);
+  return JSON.stringify(rows, null, 2) + '\n';
 }
 
 function describeCaps(row: VmStatus): string {
