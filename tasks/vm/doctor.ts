@@ -3,16 +3,14 @@
  * problem: programs, KVM, the ISO and its installer, VPN profiles, disk and
  * memory, host ports, and which CPU models run here with every feature.
  */
-import { execFile } from 'node:child_process';
 import { access, statfs } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Accel, VmConfig } from './config-types.ts';
 import { queryCpuModels } from './cpu-models.ts';
-import { inspect } from './iso-inspect.ts';
+import { inspectIso } from './iso-inspect.ts';
 import { kvmUsable, resolveAccel } from './accel.ts';
+import { checkPortsFree, describeConflict } from './ports.ts';
 import { APT_PACKAGES, missingPrograms } from './programs.ts';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -24,7 +22,6 @@ export interface Check {
   fix?: string;
 }
 
-const run = promisify(execFile);
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 export async function runDoctor(
@@ -75,9 +72,7 @@ async function checkIso(root: string, isoPath: string): Promise<Check> {
     return { name: 'iso', level: 'fail', message: `${isoPath} does not exist`, fix: `copy your Ubuntu Desktop ISO to ${isoPath} or set iso_path in fleet.yaml` };
   }
   try {
-    const read = async (inner: string) =>
-      (await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', inner, '/dev/stdout'], { maxBuffer: 1 << 20 })).stdout;
-    const facts = inspect(await read('/.disk/info'), await read('/boot/grub/grub.cfg'));
+    const facts = await inspectIso(iso);
     if ('error' in facts) return { name: 'iso', level: 'fail', message: `${isoPath}: ${facts.error}` };
     if (!facts.flavour) {
       return { name: 'iso', level: 'warn', message: `${isoPath} holds '${facts.release}', an unknown installer`, fix: 'set installer_flavour in fleet.yaml' };
@@ -114,21 +109,13 @@ async function checkResources(root: string, configs: VmConfig[]): Promise<Check[
 async function checkPorts(configs: VmConfig[], ownPorts: Set<number>): Promise<Check[]> {
   const checks: Check[] = [];
   for (const c of configs) {
-    for (const port of [c.vnc_port_host, c.vnc_port_console]) {
-      if (ownPorts.has(port) || (await portFree(c.listen_address, port))) continue;
-      checks.push({ name: `port ${port}`, level: 'fail', message: `${c.listen_address}:${port} (${c.vm_name}) is taken by another program`, fix: `stop that program, or give ${c.vm_name} another port in fleet.yaml` });
+    const ports = [c.vnc_port_host, c.vnc_port_console].filter((p) => !ownPorts.has(p));
+    for (const conflict of await checkPortsFree(ports, c.listen_address)) {
+      checks.push({ name: `port ${conflict.port}`, level: 'fail', message: `${c.vm_name}: ${describeConflict(conflict)}`, fix: `stop that program, or give ${c.vm_name} another port in fleet.yaml` });
     }
   }
   if (checks.length === 0) checks.push({ name: 'ports', level: 'ok', message: 'every VM port is free or held by its own VM' });
   return checks;
-}
-
-export function portFree(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, address, () => server.close(() => resolve(true)));
-  });
 }
 
 async function checkCpuModels(configs: VmConfig[], accel: 'kvm' | 'tcg'): Promise<Check[]> {

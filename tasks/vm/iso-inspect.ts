@@ -3,6 +3,10 @@
  * installer it holds, from `.disk/info` and the first linux/initrd pair in
  * `boot/grub/grub.cfg` (INSTALLERS.md: "Which installer an ISO has").
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exec } from '../engine/process.ts';
 import type { Flavour } from './config-types.ts';
 
 export interface IsoFacts {
@@ -42,4 +46,27 @@ export function inspect(diskInfo: string, grubCfg: string): IsoFacts | { error: 
   const boot = bootFilesFromGrub(grubCfg);
   if (!boot) return { error: 'boot/grub/grub.cfg names no linux and initrd lines' };
   return { release, ...boot, ...flavourOf(release, boot.kernel) };
+}
+
+/**
+ * One small text file from the ISO, through a temp file: xorriso will not
+ * extract onto /dev/stdout. Throws with xorriso's last lines on failure.
+ */
+export async function readIsoText(iso: string, inner: string, signal?: AbortSignal): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'qvm-iso-'));
+  try {
+    const out = join(dir, 'file');
+    const result = await exec('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', `/${inner}`, out], {}, signal);
+    if (result.code !== 0) {
+      throw new Error(`cannot read /${inner} from ${iso} (xorriso exit ${result.code}): ${result.tail.slice(-3).join(' | ')}`);
+    }
+    return await readFile(out, 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The facts of an ISO, read with xorriso. */
+export async function inspectIso(iso: string, signal?: AbortSignal): Promise<IsoFacts | { error: string }> {
+  return inspect(await readIsoText(iso, '.disk/info', signal), await readIsoText(iso, 'boot/grub/grub.cfg', signal));
 }

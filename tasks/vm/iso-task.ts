@@ -4,13 +4,13 @@
  * boots them with -kernel/-initrd. The ISO is hashed once (the engine's hash
  * cache) and read again only when it changes.
  */
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
 import { writeFileAtomic } from '../engine/fs-util.ts';
 import type { TaskContext, TaskDef } from '../engine/types.ts';
 import type { Flavour } from './config-types.ts';
-import { inspect } from './iso-inspect.ts';
+import { inspectIso } from './iso-inspect.ts';
 
 /** What the iso task leaves in build/iso/iso.json for the installs. */
 export interface IsoInfo {
@@ -38,9 +38,12 @@ export function isoTask(opts: { isoPath: string; override: Flavour | 'auto' }): 
       const outDir = join(ctx.buildDir, 'iso');
       await mkdir(outDir, { recursive: true });
 
-      const diskInfo = await extractText(ctx, iso, '.disk/info', outDir);
-      const grub = await extractText(ctx, iso, 'boot/grub/grub.cfg', outDir);
-      const facts = inspect(diskInfo, grub);
+      let facts;
+      try {
+        facts = await inspectIso(iso, ctx.signal);
+      } catch (err) {
+        throw new TaskFailure(`${(err as Error).message}; is ${opts.isoPath} an Ubuntu or Debian installer ISO?`);
+      }
       if ('error' in facts) {
         throw new TaskFailure(`${opts.isoPath}: ${facts.error}; is it an Ubuntu or Debian installer ISO?`);
       }
@@ -79,10 +82,4 @@ async function extract(ctx: TaskContext, iso: string, inner: string, dest: strin
     throw new TaskFailure(`cannot extract /${inner} from ${iso} (xorriso exit ${result.code})`, result.tail);
   }
   await rename(temp, dest);
-}
-
-async function extractText(ctx: TaskContext, iso: string, inner: string, dir: string): Promise<string> {
-  const dest = join(dir, inner.replace(/\//g, '_'));
-  await extract(ctx, iso, inner, dest);
-  return readFile(dest, 'utf8');
 }

@@ -10,7 +10,9 @@ import type { PluginContext, TaskDef } from '../engine/types.ts';
 import type { VmConfig } from './config-types.ts';
 import { distance } from 'fastest-levenshtein';
 import { queryCpuModels } from './cpu-models.ts';
+import { checkPortsFree, describeConflict } from './ports.ts';
 import { missingPrograms } from './programs.ts';
+import { findRunningQemu } from './vm-process.ts';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -54,10 +56,32 @@ export async function preflight(
       ),
     );
   }
+  errors.push(...(await portConflicts(ctx, tasks.filter((t) => t.kind === 'vm-boot'), byName)));
   if (errors.length === 0 && tasks.some((t) => t.kind === 'vm-install' || t.kind === 'vm-boot')) {
     errors.push(...(await unknownCpuModels(configs.filter((c) => tasks.some((t) => t.group === c.vm_name)))));
   }
   if (errors.length) throw new ConfigErrors(errors);
+}
+
+/**
+ * Ports a VM to be booted needs that another program holds: said before
+ * anything starts, naming the port and, where /proc tells, the process.
+ */
+async function portConflicts(
+  ctx: PluginContext,
+  boots: TaskDef[],
+  byName: Map<string, VmConfig>,
+): Promise<ConfigError[]> {
+  const errors: ConfigError[] = [];
+  for (const task of boots) {
+    const config = byName.get(task.group!);
+    if (!config || (await findRunningQemu(config, join(ctx.buildDir, 'run')))) continue;
+    const conflicts = await checkPortsFree([config.vnc_port_host, config.vnc_port_console], config.listen_address);
+    for (const conflict of conflicts) {
+      errors.push(new ConfigError(`${config.vm_name} cannot start: ${describeConflict(conflict)}`, { file: 'fleet.yaml' }));
+    }
+  }
+  return errors;
 }
 
 /** A model QEMU does not know would fail only when the VM starts: say so now. */
