@@ -38,10 +38,6 @@ export function killAllGroups(signal: NodeJS.Signals = 'SIGTERM'): void {
   for (const pgid of liveGroups) killGroup(pgid, signal);
 }
 
-export function liveGroupCount(): number {
-  return liveGroups.size;
-}
-
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
