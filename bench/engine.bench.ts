@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { MemoryReporter } from '../tasks/engine/events.ts';
 import { runTargets } from '../tasks/engine/run.ts';
 import type { Plugin } from '../tasks/engine/types.ts';
-import { syntheticTasks, type SyntheticTask } from '../test/engine/fixtures/synthetic-plugin.ts';
+import {
+  syntheticTasks,
+  type SyntheticTask,
+} from '../test/engine/fixtures/synthetic-plugin.ts';
 
 const KINDS = ['config', 'iso', 'install', 'boot', 'limit'];
 
@@ -33,24 +36,34 @@ async function makeProject(chains: number): Promise<{ root: string; plugin: Plug
     });
   }
   await Promise.all(
-    tasks.flatMap((t) => t.files!.map((f) => writeFile(join(root, f), `${f}\n`.repeat(20)))),
+    tasks.flatMap((t) =>
+      t.files!.map((f) => writeFile(join(root, f), `${f}\n`.repeat(20))),
+    ),
   );
-  const plugin: Plugin = { name: 'bench', load: async () => syntheticTasks(root, { tasks }) };
+  const plugin: Plugin = {
+    name: 'bench',
+    load: async () => syntheticTasks(root, { tasks }),
+  };
   return { root, plugin };
 }
 
 async function timeRun(root: string, plugin: Plugin): Promise<[number, number]> {
   const reporter = new MemoryReporter();
   const started = performance.now();
-  const outcome = await runTargets(plugin, { root, buildDir: join(root, 'build'), reporter }, {
-    targets: ['all'],
-    jobs: 2,
-    force: false,
-    failFast: false,
-    noWait: true,
-    dryRun: false,
-  });
-  if (outcome.exitCode !== 0) throw new Error(`bench run failed: exit ${outcome.exitCode}`);
+  const outcome = await runTargets(
+    plugin,
+    { root, buildDir: join(root, 'build'), reporter },
+    {
+      targets: ['all'],
+      jobs: 2,
+      force: false,
+      failFast: false,
+      noWait: true,
+      dryRun: false,
+    },
+  );
+  if (outcome.exitCode !== 0)
+    throw new Error(`bench run failed: exit ${outcome.exitCode}`);
   const ran = [...outcome.results.values()].filter((r) => r.status === 'ran').length;
   return [performance.now() - started, ran];
 }

@@ -15,8 +15,11 @@ for (const count of [1, 2, 4]) {
       const started = performance.now();
       const run = await project.cli(['run', '*.install', '-j', String(jobs)]);
       const seconds = (performance.now() - started) / 1000;
-      if (run.code !== 0) throw new Error(`install failed:\n${run.stdout}\n${run.stderr}`);
-      console.log(`${String(count).padStart(3)}  ${jobs}   ${seconds.toFixed(1).padStart(6)} s   ${(seconds / count).toFixed(1).padStart(5)} s`);
+      if (run.code !== 0)
+        throw new Error(`install failed:\n${run.stdout}\n${run.stderr}`);
+      console.log(
+        `${String(count).padStart(3)}  ${jobs}   ${seconds.toFixed(1).padStart(6)} s   ${(seconds / count).toFixed(1).padStart(5)} s`,
+      );
     } finally {
       await project.dispose();
     }

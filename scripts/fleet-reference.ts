@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const START = '<!-- fleet-reference:start (generated from schema/fleet.schema.json) -->';
+export const START =
+  '<!-- fleet-reference:start (generated from schema/fleet.schema.json) -->';
 export const END = '<!-- fleet-reference:end -->';
 
 interface Schema {
@@ -28,7 +29,9 @@ function typeOf(s: Schema): string {
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   const type = [s.type ?? 'mapping'].flat().join(' or ');
   const range =
-    s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : '';
+    s.minimum !== undefined || s.maximum !== undefined
+      ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})`
+      : '';
   return type + range;
 }
 
@@ -44,9 +47,15 @@ function rows(props: Record<string, Schema>, prefix: string): string[] {
 }
 
 export async function fleetReference(): Promise<string> {
-  const schema = JSON.parse(await readFile(join(ROOT, 'schema/fleet.schema.json'), 'utf8')) as Schema;
+  const schema = JSON.parse(
+    await readFile(join(ROOT, 'schema/fleet.schema.json'), 'utf8'),
+  ) as Schema;
   const vm = schema.$defs?.vm?.properties ?? {};
-  const top = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([k]) => k !== 'defaults' && k !== 'vms'));
+  const top = Object.fromEntries(
+    Object.entries(schema.properties ?? {}).filter(
+      ([k]) => k !== 'defaults' && k !== 'vms',
+    ),
+  );
   return [
     START,
     '',
@@ -67,12 +76,17 @@ export async function fleetReference(): Promise<string> {
 }
 
 /** The README with its reference section replaced by a fresh one. */
-export async function readmeWithReference(): Promise<{ current: string; updated: string }> {
+export async function readmeWithReference(): Promise<{
+  current: string;
+  updated: string;
+}> {
   const current = await readFile(join(ROOT, 'README.md'), 'utf8');
   const start = current.indexOf(START);
   const end = current.indexOf(END);
-  if (start < 0 || end < 0) throw new Error(`README.md lacks the markers ${START} and ${END}`);
-  const updated = current.slice(0, start) + (await fleetReference()) + current.slice(end + END.length);
+  if (start < 0 || end < 0)
+    throw new Error(`README.md lacks the markers ${START} and ${END}`);
+  const updated =
+    current.slice(0, start) + (await fleetReference()) + current.slice(end + END.length);
   return { current, updated };
 }
 

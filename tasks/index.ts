@@ -11,7 +11,9 @@ import type { Plugin } from './engine/types.ts';
 async function loadPlugin(): Promise<Plugin> {
   const override = process.env.QVM_PLUGIN;
   if (override) {
-    const mod = (await import(pathToFileURL(resolve(override)).href)) as { default: Plugin };
+    const mod = (await import(pathToFileURL(resolve(override)).href)) as {
+      default: Plugin;
+    };
     return mod.default;
   }
   const mod = await import('./vm/plugin.ts');

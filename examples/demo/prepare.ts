@@ -25,8 +25,13 @@ await copyFile(guest.initrd, join(dir, 'boot/initrd'));
 await mkdir(join(dir, 'vpn'), { recursive: true, mode: 0o700 });
 for (let n = 1; n <= COUNT; n++) {
   const file = join(dir, `vpn/vpn-${n}.ovpn`);
-  await writeFile(file, `# demo profile for vm-${n}: no real server\nclient\ndev tun\nremote vpn-${n}.demo.invalid 1194\n`);
+  await writeFile(
+    file,
+    `# demo profile for vm-${n}: no real server\nclient\ndev tun\nremote vpn-${n}.demo.invalid 1194\n`,
+  );
   await chmod(file, 0o600);
 }
 if (dir !== here) await copyFile(join(here, 'fleet.yaml'), join(dir, 'fleet.yaml'));
-console.log(`demo ready in ${dir}: run 'npx tsx ${join(here, '../../tasks')} run all -j 2' there`);
+console.log(
+  `demo ready in ${dir}: run 'npx tsx ${join(here, '../../tasks')} run all -j 2' there`,
+);

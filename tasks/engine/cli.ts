@@ -26,7 +26,9 @@ export interface CliOptions {
 function parseJobs(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`expected -j to be a whole number of at least 1, got '${value}'`);
+    throw new UsageError(
+      `expected -j to be a whole number of at least 1, got '${value}'`,
+    );
   }
   return n;
 }
@@ -37,7 +39,10 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
   let reporter: Reporter | undefined;
   let exitCode = 0;
 
-  const context = async (o: { json?: boolean; verbose?: boolean }): Promise<PluginContext> => {
+  const context = async (o: {
+    json?: boolean;
+    verbose?: boolean;
+  }): Promise<PluginContext> => {
     reporter = createReporter({ json: Boolean(o.json), verbose: Boolean(o.verbose) });
     return { root, buildDir, reporter };
   };
@@ -46,7 +51,10 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     withLock: async (ctx, noWait, body) => {
       const lock = new BuildLock(ctx.buildDir);
       await lock.acquire(process.argv.slice(2).join(' '), noWait, (h) =>
-        ctx.reporter.emit({ type: 'info', message: `waiting for pid ${h.pid} ('${h.command}') to finish...` }),
+        ctx.reporter.emit({
+          type: 'info',
+          message: `waiting for pid ${h.pid} ('${h.command}') to finish...`,
+        }),
       );
       try {
         return await body();
@@ -64,7 +72,9 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
 
   program
     .command('run', { isDefault: true })
-    .description(`run the targets (default: ${options.defaultTarget}) and everything they need`)
+    .description(
+      `run the targets (default: ${options.defaultTarget}) and everything they need`,
+    )
     .argument('[targets...]', 'task names, groups (vm-3), patterns (*.install) or all')
     .option('-j, --jobs <n>', 'tasks to run at the same time', parseJobs, 1)
     .option('--force', 'run the named targets even if they are fresh')
@@ -77,7 +87,9 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .action(async (targets: string[], o) => {
       const base = await context(o);
       const junit = o.junit ? new JunitCollector() : undefined;
-      const ctx = junit ? { ...base, reporter: new TeeReporter([base.reporter, junit]) } : base;
+      const ctx = junit
+        ? { ...base, reporter: new TeeReporter([base.reporter, junit]) }
+        : base;
       const shard = o.shard ? parseShard(o.shard) : undefined;
       const outcome = await runTargets(options.plugin, ctx, {
         targets: targets.length ? targets : [options.defaultTarget],
@@ -101,25 +113,38 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .action(async (targets: string[], o) => {
       const ctx = await context(o);
       const quiet = new MemoryReporter();
-      const outcome = await runTargets(options.plugin, { ...ctx, reporter: quiet }, {
-        targets: targets.length ? targets : [options.defaultTarget],
-        jobs: 1,
-        force: Boolean(o.force),
-        failFast: false,
-        noWait: true,
-        dryRun: true,
-      });
+      const outcome = await runTargets(
+        options.plugin,
+        { ...ctx, reporter: quiet },
+        {
+          targets: targets.length ? targets : [options.defaultTarget],
+          jobs: 1,
+          force: Boolean(o.force),
+          failFast: false,
+          noWait: true,
+          dryRun: true,
+        },
+      );
       process.stdout.write(renderPlan(outcome.results, Boolean(o.json)));
     });
 
   program
     .command('explain')
-    .description('say which inputs or dependencies changed since the target last succeeded')
+    .description(
+      'say which inputs or dependencies changed since the target last succeeded',
+    )
     .argument('<target>', 'one task name')
     .addOption(json())
     .action(async (target: string, o) => {
       const ctx = await context(o);
-      process.stdout.write(await explainTarget(options.plugin, { ...ctx, reporter: new MemoryReporter() }, target, Boolean(o.json)));
+      process.stdout.write(
+        await explainTarget(
+          options.plugin,
+          { ...ctx, reporter: new MemoryReporter() },
+          target,
+          Boolean(o.json),
+        ),
+      );
     });
 
   program
@@ -128,22 +153,37 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .addOption(json())
     .action(async (o) => {
       const ctx = await context(o);
-      process.stdout.write(renderList(await loadGraph(options.plugin, ctx), Boolean(o.json)));
+      process.stdout.write(
+        renderList(await loadGraph(options.plugin, ctx), Boolean(o.json)),
+      );
     });
 
   program
     .command('graph')
     .description('print the task graph with fresh and stale tasks marked')
     .argument('[targets...]', 'targets to draw (default: all)')
-    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['mermaid', 'dot'])
+        .default('mermaid'),
+    )
     .action(async (targets: string[], o) => {
       const ctx = await context(o);
-      process.stdout.write(await renderGraph(options.plugin, { ...ctx, reporter: new MemoryReporter() }, targets.length ? targets : ['all'], o.format));
+      process.stdout.write(
+        await renderGraph(
+          options.plugin,
+          { ...ctx, reporter: new MemoryReporter() },
+          targets.length ? targets : ['all'],
+          o.format,
+        ),
+      );
     });
 
   program
     .command('clean')
-    .description('forget every task result (build/.state and build/logs); VM configs and disks stay')
+    .description(
+      'forget every task result (build/.state and build/logs); VM configs and disks stay',
+    )
     .option('--no-wait', 'fail at once if another run holds the build directory')
     .action(async (o) => {
       const ctx = await context(o);
@@ -151,7 +191,9 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
         await rm(join(buildDir, '.state'), { recursive: true, force: true });
         await rm(join(buildDir, 'logs'), { recursive: true, force: true });
       });
-      process.stdout.write('forgot every task result; the next run checks everything again\n');
+      process.stdout.write(
+        'forgot every task result; the next run checks everything again\n',
+      );
     });
 
   options.plugin.commands?.(program, services);
@@ -160,7 +202,8 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
   try {
     await program.parseAsync(argv, { from: 'user' });
     // Plugin commands report failure through process.exitCode.
-    if (exitCode === 0 && typeof process.exitCode === 'number') exitCode = process.exitCode;
+    if (exitCode === 0 && typeof process.exitCode === 'number')
+      exitCode = process.exitCode;
   } catch (err) {
     exitCode = reportError(err);
   } finally {
@@ -176,7 +219,9 @@ function reportError(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof ConfigErrors) {
-    process.stderr.write(`error: ${err.errors.length} problem(s) in the configuration:\n`);
+    process.stderr.write(
+      `error: ${err.errors.length} problem(s) in the configuration:\n`,
+    );
     for (const e of err.errors) process.stderr.write(`  ${e.describe()}\n`);
     return 2;
   }

@@ -53,7 +53,9 @@ export function describeChanges(before: Components, after: Components): string[]
   const changes: string[] = [];
   if (before.format !== after.format) changes.push('the engine state format changed');
   if (before.kind !== after.kind || before.kindVersion !== after.kindVersion) {
-    changes.push(`task kind ${after.kind} changed version ${before.kindVersion} → ${after.kindVersion}`);
+    changes.push(
+      `task kind ${after.kind} changed version ${before.kindVersion} → ${after.kindVersion}`,
+    );
   }
   for (const key of unionKeys(before.values, after.values)) {
     if (stableStringify(before.values[key]) !== stableStringify(after.values[key])) {

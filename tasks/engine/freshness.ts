@@ -45,10 +45,12 @@ export async function computeComponents(
   record: ProbeContext['record'],
 ): Promise<Components> {
   const probeCtx = { task: def.name, root: opts.root, buildDir: opts.buildDir, record };
-  const inputs = typeof def.inputs === 'function' ? await def.inputs(probeCtx) : def.inputs;
+  const inputs =
+    typeof def.inputs === 'function' ? await def.inputs(probeCtx) : def.inputs;
   const paths = new Set(inputs?.files ?? []);
   if (inputs?.globs?.length) {
-    for (const p of await globby(inputs.globs, { cwd: opts.root, dot: true })) paths.add(p);
+    for (const p of await globby(inputs.globs, { cwd: opts.root, dot: true }))
+      paths.add(p);
   }
 
   const files: Record<string, string> = {};
@@ -79,7 +81,10 @@ export async function checkTask(def: TaskDef, opts: CheckOptions): Promise<Verdi
     fingerprint,
     components,
     previous,
-    warning: read.kind === 'corrupt' ? `state of ${def.name} is unreadable (${read.reason}); treating it as stale` : undefined,
+    warning:
+      read.kind === 'corrupt'
+        ? `state of ${def.name} is unreadable (${read.reason}); treating it as stale`
+        : undefined,
   });
 
   if (opts.force) return verdict(false, 'forced');
@@ -87,7 +92,11 @@ export async function checkTask(def: TaskDef, opts: CheckOptions): Promise<Verdi
   if (!previous) return verdict(false, 'no previous success');
   if (previous.fingerprint !== fingerprint) {
     const changes = describeChanges(previous.components, components);
-    return verdict(false, summarise(changes.length ? changes : ['inputs changed']), changes);
+    return verdict(
+      false,
+      summarise(changes.length ? changes : ['inputs changed']),
+      changes,
+    );
   }
 
   for (const out of def.outputs ?? []) {

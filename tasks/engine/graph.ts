@@ -16,22 +16,29 @@ export class Graph {
   constructor(defs: TaskDef[]) {
     for (const def of defs) {
       if (this.tasks.has(def.name)) {
-        throw new ConfigError(`two tasks are named ${def.name}; task names must be unique`);
+        throw new ConfigError(
+          `two tasks are named ${def.name}; task names must be unique`,
+        );
       }
       this.tasks.set(def.name, def);
-      if (def.group) this.groups.set(def.group, [...(this.groups.get(def.group) ?? []), def.name]);
+      if (def.group)
+        this.groups.set(def.group, [...(this.groups.get(def.group) ?? []), def.name]);
     }
     for (const def of defs) {
       for (const dep of prerequisites(def)) {
         if (!this.tasks.has(dep)) {
-          throw new ConfigError(`task ${def.name} depends on ${dep}, which does not exist`);
+          throw new ConfigError(
+            `task ${def.name} depends on ${dep}, which does not exist`,
+          );
         }
         this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), def.name]);
       }
     }
     const cycle = this.findCycle();
     if (cycle) {
-      throw new ConfigError(`dependency cycle: ${cycle.join(' → ')}; remove one of these dependencies`);
+      throw new ConfigError(
+        `dependency cycle: ${cycle.join(' → ')}; remove one of these dependencies`,
+      );
     }
   }
 
@@ -62,7 +69,12 @@ export class Graph {
     if (group) return group;
     if (/[*?]/.test(word)) {
       const re = new RegExp(
-        '^' + word.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+        '^' +
+          word
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.') +
+          '$',
       );
       return [...this.tasks.keys()].filter((name) => re.test(name));
     }

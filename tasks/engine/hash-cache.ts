@@ -38,7 +38,12 @@ export class HashCache {
 
   async save(): Promise<void> {
     if (!this.dirty) return;
-    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)), 0o644, false);
+    await writeFileAtomic(
+      this.file,
+      JSON.stringify(Object.fromEntries(this.entries)),
+      0o644,
+      false,
+    );
     this.dirty = false;
   }
 

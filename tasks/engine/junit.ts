@@ -27,22 +27,39 @@ export class JunitCollector implements Reporter {
 
   emit(event: EngineEvent): void {
     const add = (task: string, c: Partial<Case>) =>
-      this.cases.set(task, { name: task, className: task.split('.')[0]!, seconds: 0, outcome: 'passed', ...c });
+      this.cases.set(task, {
+        name: task,
+        className: task.split('.')[0]!,
+        seconds: 0,
+        outcome: 'passed',
+        ...c,
+      });
     switch (event.type) {
       case 'run-start':
         this.started = Date.now();
         break;
       case 'task-fresh':
-        add(event.task, { outcome: 'skipped', message: 'fresh: nothing changed since its last success' });
+        add(event.task, {
+          outcome: 'skipped',
+          message: 'fresh: nothing changed since its last success',
+        });
         break;
       case 'task-success':
         add(event.task, { seconds: event.durationMs / 1000 });
         break;
       case 'task-failure':
-        add(event.task, { seconds: event.durationMs / 1000, outcome: 'failed', message: event.message, details: event.details });
+        add(event.task, {
+          seconds: event.durationMs / 1000,
+          outcome: 'failed',
+          message: event.message,
+          details: event.details,
+        });
         break;
       case 'task-blocked':
-        add(event.task, { outcome: 'blocked', message: `not run: ${event.dependency} did not succeed` });
+        add(event.task, {
+          outcome: 'blocked',
+          message: `not run: ${event.dependency} did not succeed`,
+        });
         break;
       case 'task-interrupted':
         add(event.task, { outcome: 'interrupted', message: 'interrupted' });
@@ -54,8 +71,11 @@ export class JunitCollector implements Reporter {
 
   async write(file: string, buildDir: string): Promise<void> {
     const cases = [...this.cases.values()];
-    const count = (o: Case['outcome'][]) => cases.filter((c) => o.includes(c.outcome)).length;
-    const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', { name: 'qemu-vm-manager' });
+    const count = (o: Case['outcome'][]) =>
+      cases.filter((c) => o.includes(c.outcome)).length;
+    const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
+      name: 'qemu-vm-manager',
+    });
     const suite = root.ele('testsuite', {
       name: 'tasks',
       tests: cases.length,
@@ -66,20 +86,30 @@ export class JunitCollector implements Reporter {
       timestamp: new Date(this.started).toISOString(),
     });
     for (const c of cases) {
-      const tc = suite.ele('testcase', { name: c.name, classname: c.className, time: c.seconds.toFixed(3) });
+      const tc = suite.ele('testcase', {
+        name: c.name,
+        classname: c.className,
+        time: c.seconds.toFixed(3),
+      });
       if (c.outcome === 'skipped') tc.ele('skipped', { message: c.message });
       if (c.outcome === 'failed') {
         const tail = await logTail(buildDir, c.name);
-        tc.ele('failure', { message: c.message, type: 'task-failure' }).txt([...(c.details ?? []), '', '--- task log (last lines) ---', ...tail].join('\n'));
+        tc.ele('failure', { message: c.message, type: 'task-failure' }).txt(
+          [...(c.details ?? []), '', '--- task log (last lines) ---', ...tail].join('\n'),
+        );
       }
-      if (c.outcome === 'blocked' || c.outcome === 'interrupted') tc.ele('error', { message: c.message, type: c.outcome });
+      if (c.outcome === 'blocked' || c.outcome === 'interrupted')
+        tc.ele('error', { message: c.message, type: c.outcome });
     }
     await writeFileAtomic(file, root.end({ prettyPrint: true }) + '\n');
   }
 }
 
 async function logTail(buildDir: string, task: string): Promise<string[]> {
-  const text = await readFile(join(buildDir, 'logs', 'tasks', `${task}.log`), 'utf8').catch(() => '');
+  const text = await readFile(
+    join(buildDir, 'logs', 'tasks', `${task}.log`),
+    'utf8',
+  ).catch(() => '');
   return text.split('\n').filter(Boolean).slice(-LOG_TAIL_LINES);
 }
 

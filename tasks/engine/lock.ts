@@ -51,7 +51,11 @@ export class BuildLock {
    * Takes the lock. When another live run holds it: throws LockBusyError if
    * `noWait`, else calls `onWait` once and polls until it is free.
    */
-  async acquire(command: string, noWait: boolean, onWait: (h: LockHolder) => void): Promise<void> {
+  async acquire(
+    command: string,
+    noWait: boolean,
+    onWait: (h: LockHolder) => void,
+  ): Promise<void> {
     await mkdir(join(this.file, '..'), { recursive: true });
     let announced = false;
     for (;;) {

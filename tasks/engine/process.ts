@@ -113,7 +113,9 @@ export function exec(
 }
 
 /** Turns a stream of chunks into whole lines; `flush` emits a last partial line. */
-function lineSplitter(onLine: (line: string) => void): [(chunk: Buffer) => void, () => void] {
+function lineSplitter(
+  onLine: (line: string) => void,
+): [(chunk: Buffer) => void, () => void] {
   let rest = '';
   const push = (chunk: Buffer) => {
     const parts = (rest + chunk.toString('utf8')).split('\n');

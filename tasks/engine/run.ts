@@ -46,7 +46,11 @@ export async function runTargets(
   const order = graph.closure(selected);
   const reporter = ctx.reporter;
 
-  if (!opts.dryRun) await plugin.preflight?.(ctx, order.map((n) => graph.get(n)));
+  if (!opts.dryRun)
+    await plugin.preflight?.(
+      ctx,
+      order.map((n) => graph.get(n)),
+    );
 
   const lock = new BuildLock(ctx.buildDir);
   if (!opts.dryRun) {
@@ -63,7 +67,12 @@ export async function runTargets(
   const hashes = new HashCache(join(ctx.buildDir, '.state'));
   await hashes.load();
   const started = Date.now();
-  reporter.emit({ type: 'run-start', targets: opts.targets, tasks: order.length, jobs: opts.jobs });
+  reporter.emit({
+    type: 'run-start',
+    targets: opts.targets,
+    tasks: order.length,
+    jobs: opts.jobs,
+  });
 
   try {
     const results = await schedule({
@@ -84,9 +93,18 @@ export async function runTargets(
     const summary = summarise(results, Date.now() - started);
     const interrupted = controller.signal.aborted;
     if (!opts.dryRun) {
-      reporter.emit({ type: 'run-end', ok: summary.failed === 0 && !interrupted, interrupted, summary });
+      reporter.emit({
+        type: 'run-end',
+        ok: summary.failed === 0 && !interrupted,
+        interrupted,
+        summary,
+      });
     }
-    const exitCode = interrupted ? 130 : summary.failed > 0 || summary.blocked > 0 ? 1 : 0;
+    const exitCode = interrupted
+      ? 130
+      : summary.failed > 0 || summary.blocked > 0
+        ? 1
+        : 0;
     return { exitCode, results, graph };
   } finally {
     stopSignals();

@@ -17,7 +17,8 @@ import { prerequisites, type Graph } from './graph.ts';
 import type { StateStore } from './state.ts';
 import type { Outcome, TaskContext, TaskDef, TaskRecord } from './types.ts';
 
-export type TaskStatus = 'fresh' | 'ran' | 'failed' | 'blocked' | 'interrupted' | 'would-run';
+export type TaskStatus =
+  'fresh' | 'ran' | 'failed' | 'blocked' | 'interrupted' | 'would-run';
 
 export interface TaskResult {
   status: TaskStatus;
@@ -79,10 +80,16 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
     const depNames = prerequisites(def);
     const deps = await Promise.all(depNames.map((d) => results.get(d)!));
 
-    const broken = depNames.findIndex((_, i) => !['fresh', 'ran', 'would-run'].includes(deps[i]!.status));
+    const broken = depNames.findIndex(
+      (_, i) => !['fresh', 'ran', 'would-run'].includes(deps[i]!.status),
+    );
     if (broken >= 0) {
       if (signal.aborted) return { status: 'interrupted' };
-      opts.reporter.emit({ type: 'task-blocked', task: name, dependency: depNames[broken]! });
+      opts.reporter.emit({
+        type: 'task-blocked',
+        task: name,
+        dependency: depNames[broken]!,
+      });
       return { status: 'blocked' };
     }
     if (signal.aborted) return { status: 'interrupted' };
@@ -97,18 +104,29 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
 
     // Order-only prerequisites are not part of the fingerprint.
     const depDigests: Record<string, string> = {};
-    (def.deps ?? []).forEach((d, i) => (depDigests[d] = depDigest(deps[i]!.fingerprint!, deps[i]!.record)));
+    (def.deps ?? []).forEach(
+      (d, i) => (depDigests[d] = depDigest(deps[i]!.fingerprint!, deps[i]!.record)),
+    );
 
     let verdict;
     try {
-      verdict = await checkTask(def, { ...opts, force: opts.forced.has(name), depDigests });
+      verdict = await checkTask(def, {
+        ...opts,
+        force: opts.forced.has(name),
+        depDigests,
+      });
     } catch (err) {
       return fail(opts.reporter, name, 0, err);
     }
-    if (verdict.warning) opts.reporter.emit({ type: 'warning', task: name, message: verdict.warning });
+    if (verdict.warning)
+      opts.reporter.emit({ type: 'warning', task: name, message: verdict.warning });
     if (verdict.fresh) {
       opts.reporter.emit({ type: 'task-fresh', task: name });
-      return { status: 'fresh', fingerprint: verdict.fingerprint, record: verdict.previous?.record };
+      return {
+        status: 'fresh',
+        fingerprint: verdict.fingerprint,
+        record: verdict.previous?.record,
+      };
     }
     if (opts.dryRun) {
       opts.reporter.emit({ type: 'task-start', task: name, reason: verdict.reason });
@@ -119,10 +137,20 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
     try {
       if (signal.aborted) return { status: 'interrupted' };
       opts.reporter.emit({ type: 'task-start', task: name, reason: verdict.reason });
-      const estimateMs = verdict.previous?.durationMs ?? mean(kindDurations.get(def.kind));
-      const result = await runOne(def, opts, signal, estimateMs, verdict.previous?.record);
+      const estimateMs =
+        verdict.previous?.durationMs ?? mean(kindDurations.get(def.kind));
+      const result = await runOne(
+        def,
+        opts,
+        signal,
+        estimateMs,
+        verdict.previous?.record,
+      );
       if (result.status === 'ran') {
-        kindDurations.set(def.kind, [...(kindDurations.get(def.kind) ?? []), result.durationMs]);
+        kindDurations.set(def.kind, [
+          ...(kindDurations.get(def.kind) ?? []),
+          result.durationMs,
+        ]);
       }
       if (result.status === 'ran') {
         await opts.state.write(name, {
@@ -134,7 +162,11 @@ export async function schedule(opts: ScheduleOptions): Promise<Map<string, TaskR
         });
       }
       if (result.status === 'failed' && opts.failFast) stopAll.abort();
-      return { status: result.status, fingerprint: verdict.fingerprint, record: result.record };
+      return {
+        status: result.status,
+        fingerprint: verdict.fingerprint,
+        record: result.record,
+      };
     } finally {
       slots.release();
     }
@@ -179,9 +211,15 @@ async function runOne(
     },
     phase: (phase) => {
       // The estimate goes with the first phase only, and only for long tasks.
-      const estimate = !estimateShown && (estimateMs ?? 0) >= 5000 ? estimateMs : undefined;
+      const estimate =
+        !estimateShown && (estimateMs ?? 0) >= 5000 ? estimateMs : undefined;
       estimateShown ||= estimate !== undefined;
-      opts.reporter.emit({ type: 'task-phase', task: def.name, phase, estimateMs: estimate });
+      opts.reporter.emit({
+        type: 'task-phase',
+        task: def.name,
+        phase,
+        estimateMs: estimate,
+      });
     },
     exec: (file, args, options) => exec(file, args, options, signal),
   };
@@ -240,8 +278,12 @@ function mean(values: number[] | undefined): number | undefined {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-export function summarise(results: Map<string, TaskResult>, durationMs: number): RunSummary {
-  const count = (s: TaskStatus) => [...results.values()].filter((r) => r.status === s).length;
+export function summarise(
+  results: Map<string, TaskResult>,
+  durationMs: number,
+): RunSummary {
+  const count = (s: TaskStatus) =>
+    [...results.values()].filter((r) => r.status === s).length;
   return {
     ran: count('ran'),
     fresh: count('fresh'),

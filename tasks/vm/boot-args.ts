@@ -6,6 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import type { DirectKernel, VmConfig } from './config-types.ts';
+import { consoleVncArgs, machineArgs, qemuEscape, smbiosArgs } from './install-args.ts';
 
 /** Everything `bootArgs` needs; paths should be absolute. */
 export interface BootSpec {
@@ -32,9 +33,6 @@ export interface VmRunPaths {
   qemuLog: string;
 }
 
-/** QEMU's VNC displays are numbered from port 5900. */
-export const VNC_BASE_PORT = 5900;
-
 /** Runtime paths of vm-N under `runDir` (build/run); logs go to its sibling build/logs. */
 export function vmRunPaths(runDir: string, vmId: number): VmRunPaths {
   const logs = join(dirname(runDir), 'logs');
@@ -60,38 +58,24 @@ export function qemuName(vmId: number): string {
  */
 export function bootArgs(spec: BootSpec): string[] {
   const { config, accel } = spec;
-  const display = config.vnc_port_console - VNC_BASE_PORT;
-  if (display < 0) {
-    throw new Error(
-      `vnc_port_console: expected a port of ${VNC_BASE_PORT} or above (VNC display = port - ${VNC_BASE_PORT}), got ${config.vnc_port_console}`,
-    );
-  }
   const paths = vmRunPaths(spec.runDir, config.vm_id);
   const listen = config.listen_address;
 
   // prettier-ignore
   const args = [
     '-name', qemuName(config.vm_id),
-    // The install ran on the same machine type: the guest sees the same board.
-    '-machine', 'pc',
-    '-accel', accel,
-    // Under TCG a named model drops the features TCG lacks, with warnings;
-    // `,enforce` would turn those into errors, so it is never added.
-    '-cpu', config.cpu_model,
-    '-m', String(config.ram_size_mb),
-    '-smp', String(config.vcpus),
-    // One of -smbios uuid= and -uuid: the last one wins, so only this one.
-    '-smbios', `type=1,serial=${esc(config.bios_serial)},uuid=${esc(config.uuid)}`,
-    '-drive', `file=${esc(spec.disk)},format=qcow2,if=virtio`,
+    // Machine, CPU model, RAM and SMBIOS identity exactly as at install.
+    ...machineArgs(config, accel),
+    ...smbiosArgs(config),
+    '-drive', `file=${qemuEscape(spec.disk)},format=qcow2,if=virtio`,
     // An empty host address would listen on 0.0.0.0: always name it.
     '-netdev', `user,id=net0,hostfwd=tcp:${listen}:${config.vnc_port_host}-:5900`,
     '-device', `virtio-net-pci,netdev=net0,mac=${config.mac_address}`,
-    '-object', `secret,id=vncsec,file=${esc(spec.secretFile)}`,
-    '-vnc', `${vncHost(listen)}:${display},password-secret=vncsec`,
+    ...consoleVncArgs(config, spec.secretFile),
     '-display', 'none',
     // `file:` takes the rest of the value as the path, unescaped.
     '-serial', `file:${paths.consoleLog}`,
-    '-qmp', `unix:${esc(paths.qmp)},server=on,wait=off`,
+    '-qmp', `unix:${qemuEscape(paths.qmp)},server=on,wait=off`,
     '-pidfile', paths.pidfile,
     '-daemonize',
   ];
@@ -100,14 +84,4 @@ export function bootArgs(spec: BootSpec): string[] {
     args.push('-kernel', kernel, '-initrd', initrd, '-append', append);
   }
   return args;
-}
-
-/** QEMU option values write a literal comma as `,,`. */
-function esc(value: string): string {
-  return value.replaceAll(',', ',,');
-}
-
-/** An IPv6 listen address is bracketed in `-vnc`. */
-function vncHost(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
 }

@@ -27,29 +27,47 @@ export function qemuEscape(value: string): string {
 
 /** `-smbios type=1` with serial and UUID; one UUID source only (INSTALLERS.md). */
 export function smbiosArgs(config: VmConfig): string[] {
-  return ['-smbios', `type=1,serial=${qemuEscape(config.bios_serial)},uuid=${config.uuid}`];
+  return [
+    '-smbios',
+    `type=1,serial=${qemuEscape(config.bios_serial)},uuid=${config.uuid}`,
+  ];
 }
 
 /** The CPU model: under TCG named models drop features with warnings; never `enforce` there. */
 export function machineArgs(config: VmConfig, accel: 'kvm' | 'tcg'): string[] {
+  // prettier-ignore
   return [
-    '-machine', `pc,accel=${accel}`,
+    // Install and boot use the same board, so the guest sees the same machine.
+    '-machine', 'pc',
+    '-accel', accel,
     '-cpu', config.cpu_model,
     '-smp', String(config.vcpus),
     '-m', String(config.ram_size_mb),
   ];
 }
 
+/** QEMU's VNC console, its password read from a secret file (never the command line). */
 export function consoleVncArgs(config: VmConfig, secretFile: string): string[] {
   const display = config.vnc_port_console - 5900;
+  if (display < 0) {
+    throw new Error(
+      `vnc_port_console: expected a port of 5900 or above (VNC display = port - 5900), got ${config.vnc_port_console}`,
+    );
+  }
+  // An IPv6 listen address is bracketed in -vnc.
+  const host = config.listen_address.includes(':')
+    ? `[${config.listen_address}]`
+    : config.listen_address;
+  // prettier-ignore
   return [
     '-object', `secret,id=vncsec,file=${qemuEscape(secretFile)}`,
-    '-vnc', `${config.listen_address}:${display},password-secret=vncsec`,
+    '-vnc', `${host}:${display},password-secret=vncsec`,
   ];
 }
 
 export function installArgs(spec: InstallArgsSpec): string[] {
   const { config } = spec;
+  // prettier-ignore
   return [
     '-name', `${config.vm_name}-install,process=qemu-${config.vm_name}-install`,
     ...machineArgs(config, spec.accel),

@@ -93,7 +93,8 @@ export class InstallServer {
       if (name === 'log') {
         this.events.onPhase(url.searchParams.get('phase') ?? 'progress');
       } else {
-        const status = url.searchParams.get('status') === 'success' ? 'success' : 'failure';
+        const status =
+          url.searchParams.get('status') === 'success' ? 'success' : 'failure';
         this.events.onReport({ status, log: body.toString('utf8') });
       }
       return [200, 'ok\n'];

@@ -22,6 +22,7 @@ import { renderInstallFiles, TEMPLATE_FILES } from './render.ts';
 import { stopRunningVm } from './vm-guard.ts';
 
 /** Fields of vm-N.json that the installed guest keeps; changing another one only restarts the VM. */
+// prettier-ignore
 export const INSTALL_FIELDS = [
   'vm_name', 'hostname', 'mac_address', 'uuid', 'bios_serial', 'vnc_password',
   'username', 'user_password_hash', 'locale', 'keyboard_layout', 'timezone',
@@ -63,7 +64,9 @@ export function installTask(opts: InstallOptions): TaskDef {
       return {
         values: { ...values, flavour, desktop: iso.desktop },
         files: [
-          ...TEMPLATE_FILES[flavour].map((t) => relativeIfInside(root, join(opts.templatesDir, t))),
+          ...TEMPLATE_FILES[flavour].map((t) =>
+            relativeIfInside(root, join(opts.templatesDir, t)),
+          ),
           config.openvpn_config_file,
           ...(config.openvpn_auth_file ? [config.openvpn_auth_file] : []),
         ],
@@ -137,8 +140,19 @@ async function install(
   await rm(paths.partial, { force: true });
   await mkdir(paths.diskDir, { recursive: true });
   await mkdir(paths.runDir, { recursive: true });
-  const img = await ctx.exec('qemu-img', ['create', '-q', '-f', 'qcow2', paths.partial, `${config.disk_size_gb}G`]);
-  if (img.code !== 0) throw new TaskFailure(`${opts.vmName}: qemu-img could not create ${paths.partial}`, img.tail);
+  const img = await ctx.exec('qemu-img', [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    paths.partial,
+    `${config.disk_size_gb}G`,
+  ]);
+  if (img.code !== 0)
+    throw new TaskFailure(
+      `${opts.vmName}: qemu-img could not create ${paths.partial}`,
+      img.tail,
+    );
 
   const port = await server.start();
   const base = server.baseUrl(port);
@@ -149,12 +163,16 @@ async function install(
       baseUrl: base,
       desktop: iso.desktop,
       vpnProfile: await readFile(join(ctx.root, config.openvpn_config_file)),
-      vpnAuth: config.openvpn_auth_file ? await readFile(join(ctx.root, config.openvpn_auth_file)) : null,
+      vpnAuth: config.openvpn_auth_file
+        ? await readFile(join(ctx.root, config.openvpn_auth_file))
+        : null,
       templatesDir: opts.templatesDir,
     }),
   );
   await writeFileAtomic(paths.secret, config.vnc_password, 0o600);
-  ctx.log(`install server on 127.0.0.1:${port} (guest: 10.0.2.2:${port}); flavour ${flavour}`);
+  ctx.log(
+    `install server on 127.0.0.1:${port} (guest: 10.0.2.2:${port}); flavour ${flavour}`,
+  );
 
   const args = installArgs({
     config,
@@ -173,13 +191,19 @@ async function install(
   ctx.phase('booting the installer');
   const stopEarly = new AbortController();
   progress.onReport = (r) => {
-    if (r.status === 'failure') setTimeout(() => stopEarly.abort(), AFTER_FAILURE_GRACE_MS).unref();
+    if (r.status === 'failure')
+      setTimeout(() => stopEarly.abort(), AFTER_FAILURE_GRACE_MS).unref();
   };
   const timeoutMs = config.install_timeout_minutes * 60_000;
-  const qemu = await exec('qemu-system-x86_64', args, {
-    timeoutMs,
-    onLine: (line) => ctx.log(`qemu: ${line}`),
-  }, AbortSignal.any([ctx.signal, stopEarly.signal]));
+  const qemu = await exec(
+    'qemu-system-x86_64',
+    args,
+    {
+      timeoutMs,
+      onLine: (line) => ctx.log(`qemu: ${line}`),
+    },
+    AbortSignal.any([ctx.signal, stopEarly.signal]),
+  );
   if (ctx.signal.aborted) throw new Error('interrupted');
   ctx.phase('powered off');
 
@@ -199,7 +223,11 @@ async function judge(
     paths: ReturnType<typeof installPaths>;
   },
 ) {
-  const serialTail = async () => (await readFile(r.paths.serialLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).slice(-15);
+  const serialTail = async () =>
+    (await readFile(r.paths.serialLog, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .slice(-15);
   const guestTail = (r.report?.log ?? '').split('\n').filter(Boolean).slice(-20);
 
   if (r.report?.status === 'failure') {
@@ -216,7 +244,10 @@ async function judge(
     );
   }
   if (r.qemu.code !== 0) {
-    throw new TaskFailure(`${vmName}: qemu-system-x86_64 exited with status ${r.qemu.code ?? r.qemu.signal}:`, r.qemu.tail);
+    throw new TaskFailure(
+      `${vmName}: qemu-system-x86_64 exited with status ${r.qemu.code ?? r.qemu.signal}:`,
+      r.qemu.tail,
+    );
   }
   if (!r.report) {
     throw new TaskFailure(
@@ -228,5 +259,8 @@ async function judge(
 
   await rename(r.paths.partial, r.paths.disk);
   ctx.log(`${vmName}: installed; disk ${r.paths.disk}`);
-  return { installId: randomBytes(8).toString('hex'), installedAt: new Date().toISOString() };
+  return {
+    installId: randomBytes(8).toString('hex'),
+    installedAt: new Date().toISOString(),
+  };
 }

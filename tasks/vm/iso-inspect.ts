@@ -22,7 +22,9 @@ export interface IsoFacts {
 }
 
 /** The first `linux`/`initrd` pair of a grub.cfg, paths without the leading slash. */
-export function bootFilesFromGrub(grubCfg: string): { kernel: string; initrd: string } | undefined {
+export function bootFilesFromGrub(
+  grubCfg: string,
+): { kernel: string; initrd: string } | undefined {
   const kernel = /^\s*linux(?:efi)?\s+(\S+)/m.exec(grubCfg)?.[1];
   const initrd = /^\s*initrd(?:efi)?\s+(\S+)/m.exec(grubCfg)?.[1];
   if (!kernel || !initrd) return undefined;
@@ -30,7 +32,10 @@ export function bootFilesFromGrub(grubCfg: string): { kernel: string; initrd: st
 }
 
 /** Ubiquity before 23.04 desktop; Subiquity for 23.04+ desktop and every live-server; d-i for Debian. */
-export function flavourOf(release: string, kernel: string): { flavour: Flavour | undefined; desktop: boolean } {
+export function flavourOf(
+  release: string,
+  kernel: string,
+): { flavour: Flavour | undefined; desktop: boolean } {
   if (/^Debian\b/i.test(release)) return { flavour: 'debian', desktop: false };
   const ubuntu = /^Ubuntu(-Server)?\s+(\d+)\.(\d+)/i.exec(release);
   if (!ubuntu) return { flavour: undefined, desktop: false };
@@ -52,13 +57,24 @@ export function inspect(diskInfo: string, grubCfg: string): IsoFacts | { error: 
  * One small text file from the ISO, through a temp file: xorriso will not
  * extract onto /dev/stdout. Throws with xorriso's last lines on failure.
  */
-export async function readIsoText(iso: string, inner: string, signal?: AbortSignal): Promise<string> {
+export async function readIsoText(
+  iso: string,
+  inner: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'qvm-iso-'));
   try {
     const out = join(dir, 'file');
-    const result = await exec('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', `/${inner}`, out], {}, signal);
+    const result = await exec(
+      'xorriso',
+      ['-osirrox', 'on', '-indev', iso, '-extract', `/${inner}`, out],
+      {},
+      signal,
+    );
     if (result.code !== 0) {
-      throw new Error(`cannot read /${inner} from ${iso} (xorriso exit ${result.code}): ${result.tail.slice(-3).join(' | ')}`);
+      throw new Error(
+        `cannot read /${inner} from ${iso} (xorriso exit ${result.code}): ${result.tail.slice(-3).join(' | ')}`,
+      );
     }
     return await readFile(out, 'utf8');
   } finally {
@@ -67,6 +83,12 @@ export async function readIsoText(iso: string, inner: string, signal?: AbortSign
 }
 
 /** The facts of an ISO, read with xorriso. */
-export async function inspectIso(iso: string, signal?: AbortSignal): Promise<IsoFacts | { error: string }> {
-  return inspect(await readIsoText(iso, '.disk/info', signal), await readIsoText(iso, 'boot/grub/grub.cfg', signal));
+export async function inspectIso(
+  iso: string,
+  signal?: AbortSignal,
+): Promise<IsoFacts | { error: string }> {
+  return inspect(
+    await readIsoText(iso, '.disk/info', signal),
+    await readIsoText(iso, 'boot/grub/grub.cfg', signal),
+  );
 }

@@ -42,10 +42,14 @@ export function isoTask(opts: { isoPath: string; override: Flavour | 'auto' }): 
       try {
         facts = await inspectIso(iso, ctx.signal);
       } catch (err) {
-        throw new TaskFailure(`${(err as Error).message}; is ${opts.isoPath} an Ubuntu or Debian installer ISO?`);
+        throw new TaskFailure(
+          `${(err as Error).message}; is ${opts.isoPath} an Ubuntu or Debian installer ISO?`,
+        );
       }
       if ('error' in facts) {
-        throw new TaskFailure(`${opts.isoPath}: ${facts.error}; is it an Ubuntu or Debian installer ISO?`);
+        throw new TaskFailure(
+          `${opts.isoPath}: ${facts.error}; is it an Ubuntu or Debian installer ISO?`,
+        );
       }
       const flavour = opts.override === 'auto' ? facts.flavour : opts.override;
       if (!flavour) {
@@ -54,7 +58,9 @@ export function isoTask(opts: { isoPath: string; override: Flavour | 'auto' }): 
             `set installer.flavour in fleet.yaml to ubiquity, subiquity or debian`,
         );
       }
-      ctx.log(`${opts.isoPath}: ${facts.release}; installer ${flavour}${opts.override === 'auto' ? '' : ' (set in fleet.yaml)'}`);
+      ctx.log(
+        `${opts.isoPath}: ${facts.release}; installer ${flavour}${opts.override === 'auto' ? '' : ' (set in fleet.yaml)'}`,
+      );
 
       await extract(ctx, iso, facts.kernel, join(outDir, 'vmlinuz'));
       await extract(ctx, iso, facts.initrd, join(outDir, 'initrd'));
@@ -66,20 +72,39 @@ export function isoTask(opts: { isoPath: string; override: Flavour | 'auto' }): 
         kernel: facts.kernel,
         initrd: facts.initrd,
       };
-      await writeFileAtomic(join(ctx.root, ISO_INFO), JSON.stringify(info, null, 2) + '\n');
+      await writeFileAtomic(
+        join(ctx.root, ISO_INFO),
+        JSON.stringify(info, null, 2) + '\n',
+      );
       return { flavour, release: facts.release };
     },
   };
 }
 
 /** Extracts one file from the ISO to `dest` through a temp name. */
-async function extract(ctx: TaskContext, iso: string, inner: string, dest: string): Promise<void> {
+async function extract(
+  ctx: TaskContext,
+  iso: string,
+  inner: string,
+  dest: string,
+): Promise<void> {
   const temp = `${dest}.partial`;
   await rm(temp, { force: true });
-  const result = await ctx.exec('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', `/${inner}`, temp]);
+  const result = await ctx.exec('xorriso', [
+    '-osirrox',
+    'on',
+    '-indev',
+    iso,
+    '-extract',
+    `/${inner}`,
+    temp,
+  ]);
   if (result.code !== 0) {
     await rm(temp, { force: true });
-    throw new TaskFailure(`cannot extract /${inner} from ${iso} (xorriso exit ${result.code})`, result.tail);
+    throw new TaskFailure(
+      `cannot extract /${inner} from ${iso} (xorriso exit ${result.code})`,
+      result.tail,
+    );
   }
   await rename(temp, dest);
 }

@@ -22,7 +22,10 @@ import { preflight } from './preflight.ts';
 import { runningTasks } from './running-tasks.ts';
 
 /** The templates shipped with the tool. */
-export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../templates');
+export const TEMPLATES_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../templates',
+);
 
 /** A project's own templates/ folder wins over the shipped one, so users can adapt them. */
 async function templatesFor(root: string): Promise<string> {
@@ -31,10 +34,13 @@ async function templatesFor(root: string): Promise<string> {
 }
 
 /** The fleet's configs, resolved once per invocation. */
-export async function loadConfigs(ctx: PluginContext): Promise<{ configs: VmConfig[]; fleet: Awaited<ReturnType<typeof loadFleet>> }> {
+export async function loadConfigs(
+  ctx: PluginContext,
+): Promise<{ configs: VmConfig[]; fleet: Awaited<ReturnType<typeof loadFleet>> }> {
   const fleet = await loadFleet(ctx.root);
   const stored = await readStoredConfigs(ctx.buildDir);
-  for (const warning of stored.warnings) ctx.reporter.emit({ type: 'warning', message: warning });
+  for (const warning of stored.warnings)
+    ctx.reporter.emit({ type: 'warning', message: warning });
   const configs = resolveConfigs(fleet.settings, fleet.specs, stored.configs);
   return { configs, fleet };
 }
@@ -66,9 +72,23 @@ export const vmPlugin: Plugin = {
       const vm = config.vm_name;
       tasks.push(configTask(config));
       tasks.push(
-        installTask({ config, vmName: vm, accel, templatesDir, deps: ['iso'], after: [`${vm}.config`] }),
+        installTask({
+          config,
+          vmName: vm,
+          accel,
+          templatesDir,
+          deps: ['iso'],
+          after: [`${vm}.config`],
+        }),
       );
-      tasks.push(...runningTasks(config, { root: ctx.root, buildDir: ctx.buildDir, accel, fleet: fleet.settings }));
+      tasks.push(
+        ...runningTasks(config, {
+          root: ctx.root,
+          buildDir: ctx.buildDir,
+          accel,
+          fleet: fleet.settings,
+        }),
+      );
     }
     tasks.push(infoTask(configs));
     return tasks;

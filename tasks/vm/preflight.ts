@@ -14,7 +14,11 @@ import { checkPortsFree, describeConflict } from './ports.ts';
 import { missingPrograms } from './programs.ts';
 import { findRunningQemu } from './vm-process.ts';
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 export async function preflight(
   ctx: PluginContext,
@@ -30,7 +34,12 @@ export async function preflight(
   if (kinds.has('iso')) needed.push('xorriso');
   if (tasks.some((t) => t.kind === 'vm-limit')) needed.push('cpulimit');
   for (const missing of await missingPrograms(needed, ctx)) {
-    errors.push(new ConfigError(`${missing.program} is not installed; install it with: ${missing.fix}`, { file: 'host' }));
+    errors.push(
+      new ConfigError(
+        `${missing.program} is not installed; install it with: ${missing.fix}`,
+        { file: 'host' },
+      ),
+    );
   }
 
   for (const task of installs) {
@@ -47,7 +56,11 @@ export async function preflight(
     }
   }
   const isoPath = configs[0]?.iso_path;
-  if ((kinds.has('iso') || installs.length) && isoPath && !(await exists(join(ctx.root, isoPath)))) {
+  if (
+    (kinds.has('iso') || installs.length) &&
+    isoPath &&
+    !(await exists(join(ctx.root, isoPath)))
+  ) {
     errors.push(
       new ConfigError(
         `the installer ISO ${isoPath} does not exist; copy your Ubuntu Desktop ISO there, ` +
@@ -56,9 +69,22 @@ export async function preflight(
       ),
     );
   }
-  errors.push(...(await portConflicts(ctx, tasks.filter((t) => t.kind === 'vm-boot'), byName)));
-  if (errors.length === 0 && tasks.some((t) => t.kind === 'vm-install' || t.kind === 'vm-boot')) {
-    errors.push(...(await unknownCpuModels(configs.filter((c) => tasks.some((t) => t.group === c.vm_name)))));
+  errors.push(
+    ...(await portConflicts(
+      ctx,
+      tasks.filter((t) => t.kind === 'vm-boot'),
+      byName,
+    )),
+  );
+  if (
+    errors.length === 0 &&
+    tasks.some((t) => t.kind === 'vm-install' || t.kind === 'vm-boot')
+  ) {
+    errors.push(
+      ...(await unknownCpuModels(
+        configs.filter((c) => tasks.some((t) => t.group === c.vm_name)),
+      )),
+    );
   }
   if (errors.length) throw new ConfigErrors(errors);
 }
@@ -76,9 +102,16 @@ async function portConflicts(
   for (const task of boots) {
     const config = byName.get(task.group!);
     if (!config || (await findRunningQemu(config, join(ctx.buildDir, 'run')))) continue;
-    const conflicts = await checkPortsFree([config.vnc_port_host, config.vnc_port_console], config.listen_address);
+    const conflicts = await checkPortsFree(
+      [config.vnc_port_host, config.vnc_port_console],
+      config.listen_address,
+    );
     for (const conflict of conflicts) {
-      errors.push(new ConfigError(`${config.vm_name} cannot start: ${describeConflict(conflict)}`, { file: 'fleet.yaml' }));
+      errors.push(
+        new ConfigError(`${config.vm_name} cannot start: ${describeConflict(conflict)}`, {
+          file: 'fleet.yaml',
+        }),
+      );
     }
   }
   return errors;
@@ -104,7 +137,11 @@ async function unknownCpuModels(configs: VmConfig[]): Promise<ConfigError[]> {
 
 function closestNames(word: string, names: string[]): string {
   return [...names]
-    .sort((a, b) => distance(word.toLowerCase(), a.toLowerCase()) - distance(word.toLowerCase(), b.toLowerCase()))
+    .sort(
+      (a, b) =>
+        distance(word.toLowerCase(), a.toLowerCase()) -
+        distance(word.toLowerCase(), b.toLowerCase()),
+    )
     .slice(0, 3)
     .join(', ');
 }

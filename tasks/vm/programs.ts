@@ -25,7 +25,10 @@ export async function missingPrograms(
   for (const program of programs) {
     const found = await which(program, { nothrow: true });
     if (!found) {
-      missing.push({ program, fix: `sudo apt-get install -y ${APT_PACKAGES[program] ?? program}` });
+      missing.push({
+        program,
+        fix: `sudo apt-get install -y ${APT_PACKAGES[program] ?? program}`,
+      });
     }
   }
   return missing;

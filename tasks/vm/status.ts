@@ -168,14 +168,16 @@ export function renderStatusTable(rows: VmStatus[]): string {
   const widths = header.map((_, i) =>
     Math.max(...table.map((cells) => cells[i]!.length)),
   );
-  return table
-    .map((cells) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n') + '\n';
+  return (
+    table
+      .map((cells) =>
+        cells
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** The rows as JSON, for `status --json`. */

@@ -11,6 +11,8 @@ import { stopVm } from './vm-process.ts';
 export async function stopRunningVm(ctx: TaskContext, config: VmConfig): Promise<void> {
   const result = await stopVm(config, join(ctx.buildDir, 'run'), RESTART_STOP_TIMEOUT_MS);
   if (result.how !== 'not-running') {
-    ctx.log(`stopped the running ${config.vm_name} (pid ${result.pid}, ${result.how}) before reinstalling it`);
+    ctx.log(
+      `stopped the running ${config.vm_name} (pid ${result.pid}, ${result.how}) before reinstalling it`,
+    );
   }
 }

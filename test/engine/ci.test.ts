@@ -30,12 +30,17 @@ describe('CI support', () => {
         seen.push(started(run.stdout).sort());
       }
       const all = seen.flat().sort();
-      assert.deepEqual(all, fleetGraph.tasks.map((t) => t.name).sort(), 'every task in exactly one shard');
+      assert.deepEqual(
+        all,
+        fleetGraph.tasks.map((t) => t.name).sort(),
+        'every task in exactly one shard',
+      );
       const again = await rig.cli(['run', '--shard', '2/3', '--force', '--json']);
       assert.deepEqual(started(again.stdout).sort(), seen[1]);
       for (const names of seen) {
         const groups = new Set(names.map((n) => n.split('.')[0]));
-        for (const g of groups) assert.ok(names.includes(`${g}.config`) && names.includes(`${g}.install`));
+        for (const g of groups)
+          assert.ok(names.includes(`${g}.config`) && names.includes(`${g}.install`));
       }
     } finally {
       await rig.dispose();
@@ -61,7 +66,9 @@ describe('CI support', () => {
       await rig.write('fail-b', '');
       const run = await rig.cli(['run', '--junit', 'report.xml']);
       assert.equal(run.code, 1);
-      const xml = new XMLParser({ ignoreAttributes: false }).parse(await rig.read('report.xml'));
+      const xml = new XMLParser({ ignoreAttributes: false }).parse(
+        await rig.read('report.xml'),
+      );
       const suite = xml.testsuites.testsuite;
       const cases = [suite.testcase].flat() as Record<string, unknown>[];
       assert.deepEqual(cases.map((c) => c['@_name']).sort(), ['a', 'b', 'c', 'x']);

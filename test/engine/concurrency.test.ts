@@ -42,7 +42,10 @@ describe('parallel runs and interruption', () => {
     try {
       const run = await rig.cli(['run', '-j', '1']);
       assert.equal(run.code, 0, run.stderr);
-      assert.ok(!overlaps(await rig.spans()), 'expected the tasks to run one after the other');
+      assert.ok(
+        !overlaps(await rig.spans()),
+        'expected the tasks to run one after the other',
+      );
     } finally {
       await rig.dispose();
     }
@@ -53,11 +56,19 @@ describe('parallel runs and interruption', () => {
     try {
       assert.equal((await rig.cli(['run'])).code, 0);
       // The sleep is not an input: the task stays fresh, but a forced run now takes long.
-      await rig.write('graph.json', JSON.stringify({ tasks: [{ name: 'slow', sleepMs: 20_000, outputs: ['out/slow'] }] }));
+      await rig.write(
+        'graph.json',
+        JSON.stringify({
+          tasks: [{ name: 'slow', sleepMs: 20_000, outputs: ['out/slow'] }],
+        }),
+      );
       const child = rig.start(['run', '--force']);
       const done = finish(child);
       // The stored fingerprint is removed just before the task starts.
-      await waitFor(async () => (await rig.read('build/.state/tasks/slow.json').catch(() => '')) === '');
+      await waitFor(
+        async () =>
+          (await rig.read('build/.state/tasks/slow.json').catch(() => '')) === '',
+      );
       await new Promise((r) => setTimeout(r, 200));
       child.kill('SIGKILL');
       await done;
@@ -69,11 +80,18 @@ describe('parallel runs and interruption', () => {
   });
 
   test('Ctrl-C leaves no child process behind and the task stale', async () => {
-    const rig = await Rig.create({ tasks: [{ name: 'kid', child: true }, { name: 'other', sleepMs: 20_000 }] });
+    const rig = await Rig.create({
+      tasks: [
+        { name: 'kid', child: true },
+        { name: 'other', sleepMs: 20_000 },
+      ],
+    });
     try {
       const child = rig.start(['run', '-j', '2']);
       const done = finish(child);
-      await waitFor(async () => (await rig.read('child-kid.pid').catch(() => '')).trim() !== '');
+      await waitFor(
+        async () => (await rig.read('child-kid.pid').catch(() => '')).trim() !== '',
+      );
       const pid = Number((await rig.read('child-kid.pid')).trim());
       assert.ok(alive(pid));
       child.kill('SIGINT');
@@ -95,10 +113,15 @@ describe('parallel runs and interruption', () => {
     try {
       const first = rig.start(['run']);
       const firstDone = finish(first);
-      await waitFor(async () => (await rig.read('build/logs/tasks/hold.log').catch(() => '')) !== '');
+      await waitFor(
+        async () => (await rig.read('build/logs/tasks/hold.log').catch(() => '')) !== '',
+      );
       const refused = await rig.cli(['run', '--no-wait']);
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /another run \(pid \d+, 'run all'.*holds .*build\/\.lock/);
+      assert.match(
+        refused.stderr,
+        /another run \(pid \d+, 'run all'.*holds .*build\/\.lock/,
+      );
 
       const waiting = await rig.cli(['run']);
       assert.equal(waiting.code, 0, waiting.stderr);
@@ -113,7 +136,10 @@ describe('parallel runs and interruption', () => {
     const rig = await Rig.create({ tasks: [{ name: 't' }] });
     try {
       // pid 1 exists but its start time does not match: the holder is gone.
-      await rig.write('build/.lock', JSON.stringify({ pid: 1, startTime: '1', command: 'run', since: 'x' }));
+      await rig.write(
+        'build/.lock',
+        JSON.stringify({ pid: 1, startTime: '1', command: 'run', since: 'x' }),
+      );
       const run = await rig.cli(['run', '--no-wait']);
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(await rig.runs(), ['t']);

@@ -42,7 +42,10 @@ describe('graph and targets', () => {
       assert.deepEqual((await rig.runs()).sort(), ['a', 'x']);
       assert.match(run.stdout, /b: FAILED after .*: b was told to fail/);
       assert.match(run.stdout, /c: not run, because b did not succeed/);
-      assert.match(run.stdout, /failed: 2 ran, 0 fresh, 1 failed, 1 not run after a failure/);
+      assert.match(
+        run.stdout,
+        /failed: 2 ran, 0 fresh, 1 failed, 1 not run after a failure/,
+      );
     } finally {
       await rig.dispose();
     }

@@ -12,7 +12,11 @@ import type { SyntheticGraph } from './fixtures/synthetic-plugin.ts';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO, 'tasks/index.ts');
 /** Node's own argv for the CLI: no tsx wrapper process, so signals reach the real program. */
-export const NODE_ARGS = ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, CLI];
+export const NODE_ARGS = [
+  '--import',
+  pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href,
+  CLI,
+];
 const PLUGIN = join(REPO, 'test/engine/fixtures/synthetic-plugin.ts');
 
 export interface CliResult {
@@ -24,7 +28,10 @@ export interface CliResult {
 export class Rig {
   private constructor(readonly dir: string) {}
 
-  static async create(graph: SyntheticGraph, files: Record<string, string> = {}): Promise<Rig> {
+  static async create(
+    graph: SyntheticGraph,
+    files: Record<string, string> = {},
+  ): Promise<Rig> {
     const rig = new Rig(await mkdtemp(join(tmpdir(), 'qvm-engine-')));
     await rig.write('graph.json', JSON.stringify(graph));
     for (const [path, content] of Object.entries(files)) await rig.write(path, content);
@@ -58,7 +65,10 @@ export class Rig {
   async runs(): Promise<string[]> {
     const log = await readFile(join(this.dir, 'runs.log'), 'utf8').catch(() => '');
     await rm(join(this.dir, 'runs.log'), { force: true });
-    return log.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
+    return log
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[0]!);
   }
 
   /** [name, start, end] of each run, for overlap checks. */
@@ -83,7 +93,9 @@ export function finish(child: ChildProcess): Promise<CliResult> {
   let stderr = '';
   child.stdout?.on('data', (d) => (stdout += d));
   child.stderr?.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
 /** Waits until `check` returns true, polling; throws after `ms`. */
@@ -102,8 +114,20 @@ export function chainGraph(): { graph: SyntheticGraph; files: Record<string, str
     graph: {
       tasks: [
         { name: 'a', group: 'g1', files: ['in/a.txt'], outputs: ['out/a.txt'] },
-        { name: 'b', group: 'g1', deps: ['a'], files: ['in/b.txt'], outputs: ['out/b.txt'] },
-        { name: 'c', group: 'g1', deps: ['b'], files: ['in/c.txt'], outputs: ['out/c.txt'] },
+        {
+          name: 'b',
+          group: 'g1',
+          deps: ['a'],
+          files: ['in/b.txt'],
+          outputs: ['out/b.txt'],
+        },
+        {
+          name: 'c',
+          group: 'g1',
+          deps: ['b'],
+          files: ['in/c.txt'],
+          outputs: ['out/c.txt'],
+        },
         { name: 'x', group: 'g2', files: ['in/x.txt'], outputs: ['out/x.txt'] },
       ],
     },

@@ -15,7 +15,10 @@ async function leftovers(dir: string): Promise<string[]> {
   const { stdout } = await run('ps', ['-eo', 'pid=,stat=,args=']);
   return stdout
     .split('\n')
-    .filter((l) => l.includes(dir) || / cpulimit /.test(` ${l.split(/\s+/).slice(3).join(' ')} `))
+    .filter(
+      (l) =>
+        l.includes(dir) || / cpulimit /.test(` ${l.split(/\s+/).slice(3).join(' ')} `),
+    )
     .filter((l) => /qemu-system|cpulimit/.test(l) && !/\sZ/.test(l.slice(0, 16)));
 }
 
@@ -34,7 +37,11 @@ describe('the demo fleet, from the README commands', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'qvm-demo-'));
-    await run(process.execPath, ['--import', 'tsx', join(REPO, 'examples/demo/prepare.ts'), dir], { cwd: REPO });
+    await run(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'examples/demo/prepare.ts'), dir],
+      { cwd: REPO },
+    );
   });
   after(async () => {
     await cli(['destroy', '--yes']);
@@ -46,12 +53,21 @@ describe('the demo fleet, from the README commands', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /ok: 14 ran, 0 fresh/);
     const info = await readFile(join(dir, 'build/output/vm_info.txt'), 'utf8');
-    assert.equal(info.split('\n')[0], 'VM_Name,MAC_Address,VNC_Port_Host,VNC_Password,UUID,BIOS_Serial');
+    assert.equal(
+      info.split('\n')[0],
+      'VM_Name,MAC_Address,VNC_Port_Host,VNC_Password,UUID,BIOS_Serial',
+    );
     assert.equal(info.trim().split('\n').length, 4);
   });
 
   test('status shows every VM running, capped, with both VNC ports answering', async () => {
-    type Row = { vm: string; state: string; caps: { percent: number }[]; guestVnc: { greeting: string | null }; runState: string };
+    type Row = {
+      vm: string;
+      state: string;
+      caps: { percent: number }[];
+      guestVnc: { greeting: string | null };
+      runState: string;
+    };
     // The guests answer on port 5900 once their kernel has booted: a few seconds under TCG.
     let rows: Row[] = [];
     for (let attempt = 0; attempt < 30; attempt++) {
@@ -61,7 +77,10 @@ describe('the demo fleet, from the README commands', () => {
       if (rows.every((r) => r.guestVnc.greeting)) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
-    assert.deepEqual(rows.map((r) => r.state), ['running', 'running', 'running']);
+    assert.deepEqual(
+      rows.map((r) => r.state),
+      ['running', 'running', 'running'],
+    );
     for (const row of rows) {
       assert.equal(row.runState, 'running');
       assert.equal(row.caps[0]?.percent, 50);
@@ -79,22 +98,32 @@ describe('the demo fleet, from the README commands', () => {
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     const explain = await cli(['explain', 'vm-2.boot']);
-    assert.match(explain.stdout, /vm-2\.boot is stale: its QEMU \(pid \d+\) is not running/);
+    assert.match(
+      explain.stdout,
+      /vm-2\.boot is stale: its QEMU \(pid \d+\) is not running/,
+    );
     const result = await cli(['run']);
     assert.equal(result.code, 0, result.stdout);
     assert.match(result.stdout, /vm-2\.boot: stale/);
     assert.match(result.stdout, /ok: 2 ran, 12 fresh/);
   });
 
-  test('changing a VM\'s RAM restarts it without reinstalling it', async () => {
-    const before = Number((await readFile(join(dir, 'build/run/vm-1.pid'), 'utf8')).trim());
+  test("changing a VM's RAM restarts it without reinstalling it", async () => {
+    const before = Number(
+      (await readFile(join(dir, 'build/run/vm-1.pid'), 'utf8')).trim(),
+    );
     const fleet = await readFile(join(dir, 'fleet.yaml'), 'utf8');
-    await writeFile(join(dir, 'fleet.yaml'), fleet + 'vms:\n  vm-1:\n    ram_size_mb: 700\n');
+    await writeFile(
+      join(dir, 'fleet.yaml'),
+      fleet + 'vms:\n  vm-1:\n    ram_size_mb: 700\n',
+    );
     const result = await cli(['run']);
     assert.equal(result.code, 0, result.stdout);
     assert.doesNotMatch(result.stdout, /vm-1\.install: stale/);
     assert.match(result.stdout, /vm-1\.boot: stale/);
-    const after = Number((await readFile(join(dir, 'build/run/vm-1.pid'), 'utf8')).trim());
+    const after = Number(
+      (await readFile(join(dir, 'build/run/vm-1.pid'), 'utf8')).trim(),
+    );
     assert.notEqual(after, before);
     assert.equal(await isAlive(before), false, 'the old QEMU is gone');
     const cmdline = await readFile(`/proc/${after}/cmdline`, 'utf8');
@@ -108,6 +137,9 @@ describe('the demo fleet, from the README commands', () => {
     assert.equal(destroy.code, 0, destroy.stderr);
     assert.deepEqual(await leftovers(dir), []);
     const status = await cli(['status', '--json']);
-    assert.deepEqual(JSON.parse(status.stdout).map((r: { state: string }) => r.state), ['not installed', 'not installed', 'not installed']);
+    assert.deepEqual(
+      JSON.parse(status.stdout).map((r: { state: string }) => r.state),
+      ['not installed', 'not installed', 'not installed'],
+    );
   });
 });

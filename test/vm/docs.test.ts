@@ -11,13 +11,17 @@ import { Project } from './helpers/project.ts';
 async function optionsOf(project: Project, command: string): Promise<Set<string>> {
   const help = await project.cli([command, '--help']);
   assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
-  return new Set([...help.stdout.matchAll(/(--[a-z][a-z-]*|-[a-zA-Z])\b/g)].map((m) => m[1]!));
+  return new Set(
+    [...help.stdout.matchAll(/(--[a-z][a-z-]*|-[a-zA-Z])\b/g)].map((m) => m[1]!),
+  );
 }
 
 /** Every `npx tsx tasks ...` command line in a workflow's scripts. */
 function cliCalls(workflow: unknown): string[][] {
   const text = JSON.stringify(workflow);
-  return [...text.matchAll(/npx tsx tasks ([^"\\>|&]*)/g)].map((m) => m[1]!.trim().split(/\s+/));
+  return [...text.matchAll(/npx tsx tasks ([^"\\>|&]*)/g)].map((m) =>
+    m[1]!.trim().split(/\s+/),
+  );
 }
 
 describe('documentation and examples', () => {
@@ -36,10 +40,17 @@ describe('documentation and examples', () => {
         for (const [command, ...args] of calls) {
           const accepted = await optionsOf(project, command!);
           for (const arg of args.filter((a) => a.startsWith('-'))) {
-            assert.ok(accepted.has(arg), `${file}: '${command} ${arg}' is not an option of the CLI`);
+            assert.ok(
+              accepted.has(arg),
+              `${file}: '${command} ${arg}' is not an option of the CLI`,
+            );
           }
         }
-        assert.doesNotMatch(JSON.stringify(workflow), /vm_configs|vm_info\.(txt|json)"/, `${file} uploads no secrets`);
+        assert.doesNotMatch(
+          JSON.stringify(workflow),
+          /vm_configs|vm_info\.(txt|json)"/,
+          `${file} uploads no secrets`,
+        );
       }
     } finally {
       await project.dispose();

@@ -31,14 +31,27 @@ describe('unattended install with the fixture installer (Subiquity)', () => {
   test('run installs three VMs', async () => {
     const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(startedTasks(run.stdout).filter((t) => t.endsWith('.install')).sort(), THREE);
+    assert.deepEqual(
+      startedTasks(run.stdout)
+        .filter((t) => t.endsWith('.install'))
+        .sort(),
+      THREE,
+    );
     for (const vm of ['vm-1', 'vm-2', 'vm-3']) {
-      assert.ok(existsSync(join(project.dir, `build/disks/${vm}.qcow2`)), `${vm} disk in place`);
+      assert.ok(
+        existsSync(join(project.dir, `build/disks/${vm}.qcow2`)),
+        `${vm} disk in place`,
+      );
       const setupLog = await project.read(`build/logs/${vm}.setup.log`);
       assert.match(setupLog, /apt-get/);
       assert.match(setupLog, /openvpn-client@client/);
     }
-    assert.deepEqual((await readdir(join(project.dir, 'build/disks'))).filter((f) => f.endsWith('.partial')), []);
+    assert.deepEqual(
+      (await readdir(join(project.dir, 'build/disks'))).filter((f) =>
+        f.endsWith('.partial'),
+      ),
+      [],
+    );
 
     const phases = run.stdout
       .split('\n')
@@ -46,8 +59,18 @@ describe('unattended install with the fixture installer (Subiquity)', () => {
       .map((l) => JSON.parse(l))
       .filter((e) => e.type === 'task-phase' && e.task === 'vm-1.install')
       .map((e) => e.phase as string);
-    const order = ['booting the installer', 'answer file fetched', 'setup script running', 'reported success', 'powered off'];
-    assert.deepEqual(phases.filter((p) => order.includes(p)), order, `phases in order: ${phases.join(' > ')}`);
+    const order = [
+      'booting the installer',
+      'answer file fetched',
+      'setup script running',
+      'reported success',
+      'powered off',
+    ];
+    assert.deepEqual(
+      phases.filter((p) => order.includes(p)),
+      order,
+      `phases in order: ${phases.join(' > ')}`,
+    );
   });
 
   test('the second run does nothing', async () => {
@@ -66,7 +89,10 @@ describe('unattended install with the fixture installer (Subiquity)', () => {
   });
 
   test('changing the setup script reinstalls every VM', async () => {
-    await appendFile(join(project.dir, 'templates/setup_vm_in_guest.sh'), '\n# changed by a test\n');
+    await appendFile(
+      join(project.dir, 'templates/setup_vm_in_guest.sh'),
+      '\n# changed by a test\n',
+    );
     const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
     assert.equal(run.code, 0, run.stdout);
     assert.deepEqual(startedTasks(run.stdout).sort(), THREE);
@@ -80,7 +106,12 @@ for (const flavour of ['ubiquity', 'debian'] as FixtureFlavour[]) {
       try {
         const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
         assert.equal(run.code, 0, run.stdout + run.stderr);
-        assert.deepEqual(startedTasks(run.stdout).filter((t) => t.endsWith('.install')).sort(), THREE);
+        assert.deepEqual(
+          startedTasks(run.stdout)
+            .filter((t) => t.endsWith('.install'))
+            .sort(),
+          THREE,
+        );
         const iso = JSON.parse(await project.read('build/iso/iso.json'));
         assert.equal(iso.flavour, flavour);
         const again = await project.cli(['run', '*.install', '--json']);
@@ -115,11 +146,24 @@ describe('install failures', () => {
     try {
       const run = await project.cli(['run', '*.install', '-j', '2']);
       assert.equal(run.code, 1, run.stdout);
-      assert.match(run.stdout, /vm-1\.install: FAILED after .*: vm-1: the guest reported that its setup failed/);
-      assert.match(run.stdout, /^ {4}.*apt-get/m, 'the tail of the guest setup log is shown');
-      assert.match(run.stdout, /vm-2\.install: FAILED after .*did not finish within 0\.4 minutes/);
+      assert.match(
+        run.stdout,
+        /vm-1\.install: FAILED after .*: vm-1: the guest reported that its setup failed/,
+      );
+      assert.match(
+        run.stdout,
+        /^ {4}.*apt-get/m,
+        'the tail of the guest setup log is shown',
+      );
+      assert.match(
+        run.stdout,
+        /vm-2\.install: FAILED after .*did not finish within 0\.4 minutes/,
+      );
       assert.equal(existsSync(join(project.dir, 'build/disks/vm-1.qcow2')), false);
-      assert.equal(existsSync(join(project.dir, 'build/disks/vm-1.qcow2.partial')), false);
+      assert.equal(
+        existsSync(join(project.dir, 'build/disks/vm-1.qcow2.partial')),
+        false,
+      );
       assert.deepEqual(await project.qemuPids(), []);
       const plan = await project.cli(['plan', '*.install']);
       assert.match(plan.stdout, /vm-1\.install: would run/);
@@ -140,14 +184,20 @@ describe('install failures', () => {
         if (m) port = Number(m[1]);
       });
       const done = finish(child);
-      await waitFor(async () => port > 0 && (await project.qemuPids()).length > 0, 30_000);
+      await waitFor(
+        async () => port > 0 && (await project.qemuPids()).length > 0,
+        30_000,
+      );
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.stdout + result.stderr);
       assert.deepEqual(await project.qemuPids(), []);
       assert.ok(await refused(port), 'the install server is closed');
       assert.equal(existsSync(join(project.dir, 'build/disks/vm-1.qcow2')), false);
-      assert.equal(existsSync(join(project.dir, 'build/disks/vm-1.qcow2.partial')), false);
+      assert.equal(
+        existsSync(join(project.dir, 'build/disks/vm-1.qcow2.partial')),
+        false,
+      );
       const plan = await project.cli(['plan', '*.install']);
       assert.match(plan.stdout, /^vm-1\.install: would run \(no previous success\)$/m);
       assert.match(plan.stdout, /1 of \d+ tasks would run/);

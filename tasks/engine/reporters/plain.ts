@@ -34,7 +34,10 @@ export function formatEvent(event: EngineEvent, verbose: boolean): string | unde
     case 'task-output':
       return verbose ? `${event.task}| ${event.line}` : undefined;
     case 'task-phase':
-      return `${event.task}: ${event.phase}` + (event.estimateMs ? ` (usually ${formatDuration(event.estimateMs)} in all)` : '');
+      return (
+        `${event.task}: ${event.phase}` +
+        (event.estimateMs ? ` (usually ${formatDuration(event.estimateMs)} in all)` : '')
+      );
     case 'task-success':
       return `${event.task}: done in ${formatDuration(event.durationMs)}`;
     case 'task-failure':

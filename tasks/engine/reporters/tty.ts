@@ -46,7 +46,11 @@ export class TtyReporter implements Reporter {
       this.running.set(event.task, { since: Date.now(), phase: 'running' });
     } else if (event.type === 'task-phase') {
       const r = this.running.get(event.task);
-      if (r) Object.assign(r, { phase: event.phase, estimateMs: event.estimateMs ?? r.estimateMs });
+      if (r)
+        Object.assign(r, {
+          phase: event.phase,
+          estimateMs: event.estimateMs ?? r.estimateMs,
+        });
     } else if (
       event.type === 'task-success' ||
       event.type === 'task-failure' ||

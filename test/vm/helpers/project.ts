@@ -4,7 +4,16 @@
  * real CLI run against it under TCG.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { finish, NODE_ARGS, REPO, type CliResult } from '../../engine/rig.ts';
@@ -15,14 +24,28 @@ export type FixtureFlavour = 'ubiquity' | 'subiquity' | 'debian';
 export class Project {
   private constructor(readonly dir: string) {}
 
-  static async create(opts: { flavour: FixtureFlavour; count: number; fleet?: string; templates?: boolean }): Promise<Project> {
+  static async create(opts: {
+    flavour: FixtureFlavour;
+    count: number;
+    fleet?: string;
+    templates?: boolean;
+  }): Promise<Project> {
     const project = new Project(await mkdtemp(join(tmpdir(), 'qvm-fleet-')));
     await mkdir(join(project.dir, 'iso'), { recursive: true });
-    await copyFile(await buildFixtureIso(opts.flavour), join(project.dir, 'iso/ubuntu-desktop.iso'));
+    await copyFile(
+      await buildFixtureIso(opts.flavour),
+      join(project.dir, 'iso/ubuntu-desktop.iso'),
+    );
     for (let i = 1; i <= opts.count; i++) {
-      await project.write(`vpn/vpn-${i}.ovpn`, `client\nremote vpn-${i}.example.net 1194\nauth-user-pass\n`);
+      await project.write(
+        `vpn/vpn-${i}.ovpn`,
+        `client\nremote vpn-${i}.example.net 1194\nauth-user-pass\n`,
+      );
     }
-    if (opts.templates) await cp(join(REPO, 'templates'), join(project.dir, 'templates'), { recursive: true });
+    if (opts.templates)
+      await cp(join(REPO, 'templates'), join(project.dir, 'templates'), {
+        recursive: true,
+      });
     await project.write(
       'fleet.yaml',
       opts.fleet ??
@@ -58,7 +81,8 @@ export class Project {
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.startsWith('qemu-system') && cmdline.includes(this.dir)) pids.push(Number(entry));
+      if (cmdline.startsWith('qemu-system') && cmdline.includes(this.dir))
+        pids.push(Number(entry));
     }
     return pids;
   }
