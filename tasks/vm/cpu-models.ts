@@ -2,6 +2,10 @@
  * Which CPU models this host's QEMU knows, and which features each would
  * lose here (QMP `query-cpu-definitions` on a paused, device-less QEMU).
  */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { which } from 'zx';
+import { writeFileAtomic } from '../engine/fs-util.ts';
 import { exec } from '../engine/process.ts';
 
 export interface CpuModelInfo {
@@ -59,4 +63,28 @@ export async function queryCpuModels(
     );
   }
   return models;
+}
+
+/**
+ * The names of the CPU models QEMU knows, remembered in build/.state while
+ * the qemu-system-x86_64 binary is unchanged, so a no-op run does not start
+ * QEMU just to ask.
+ */
+export async function knownCpuModelNames(buildDir: string): Promise<Set<string>> {
+  const binary = await which('qemu-system-x86_64');
+  const info = await stat(binary);
+  const key = `${binary} ${info.size} ${info.mtimeMs}`;
+  const cacheFile = join(buildDir, '.state', 'cpu-models.json');
+  try {
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {
+      key: string;
+      names: string[];
+    };
+    if (cached.key === key) return new Set(cached.names);
+  } catch {
+    // No cache yet, or an unreadable one: ask QEMU.
+  }
+  const names = [...(await queryCpuModels('tcg')).keys()];
+  await writeFileAtomic(cacheFile, JSON.stringify({ key, names }), 0o644, false);
+  return new Set(names);
 }

@@ -9,7 +9,7 @@ import { ConfigError, ConfigErrors } from '../engine/errors.ts';
 import type { PluginContext, TaskDef } from '../engine/types.ts';
 import type { VmConfig } from './config-types.ts';
 import { distance } from 'fastest-levenshtein';
-import { queryCpuModels } from './cpu-models.ts';
+import { knownCpuModelNames } from './cpu-models.ts';
 import { checkPortsFree, describeConflict } from './ports.ts';
 import { missingPrograms } from './programs.ts';
 import { findRunningQemu } from './vm-process.ts';
@@ -82,6 +82,7 @@ export async function preflight(
   ) {
     errors.push(
       ...(await unknownCpuModels(
+        ctx,
         configs.filter((c) => tasks.some((t) => t.group === c.vm_name)),
       )),
     );
@@ -118,10 +119,13 @@ async function portConflicts(
 }
 
 /** A model QEMU does not know would fail only when the VM starts: say so now. */
-async function unknownCpuModels(configs: VmConfig[]): Promise<ConfigError[]> {
+async function unknownCpuModels(
+  ctx: PluginContext,
+  configs: VmConfig[],
+): Promise<ConfigError[]> {
   if (configs.length === 0) return [];
-  const known = await queryCpuModels('tcg');
-  const names = [...known.keys()];
+  const known = await knownCpuModelNames(ctx.buildDir);
+  const names = [...known];
   return configs
     .filter((c) => !known.has(c.cpu_model))
     .map(

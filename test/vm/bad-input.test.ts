@@ -3,7 +3,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Project } from './helpers/project.ts';
+import { Project, testPorts } from './helpers/project.ts';
 
 /** Every file under build/ with its size, mtime and content hash-free text, for before/after checks. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
@@ -20,7 +20,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 const fleet = (extra: string) =>
-  `count: 2\naccel: tcg\ndefaults:\n  ram_size_mb: 640\n  telegram_url: null\n${extra}`;
+  `count: 2\naccel: tcg\n${testPorts()}defaults:\n  ram_size_mb: 640\n  telegram_url: null\n${extra}`;
 
 describe('bad input stops the run before any work, with exit status 2', () => {
   test('a CPU model QEMU does not know is named with the closest known models', async () => {

@@ -5,7 +5,12 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { finish, waitFor } from '../engine/rig.ts';
-import { Project, startedTasks, type FixtureFlavour } from './helpers/project.ts';
+import {
+  Project,
+  startedTasks,
+  testPorts,
+  type FixtureFlavour,
+} from './helpers/project.ts';
 
 const THREE = ['vm-1.install', 'vm-2.install', 'vm-3.install'];
 
@@ -131,6 +136,7 @@ describe('install failures', () => {
       fleet: [
         'count: 2',
         'accel: tcg',
+        testPorts().trimEnd(),
         'defaults:',
         '  ram_size_mb: 512',
         '  telegram_url: null',

@@ -49,7 +49,7 @@ export class Project {
     await project.write(
       'fleet.yaml',
       opts.fleet ??
-        `count: ${opts.count}\naccel: tcg\ndefaults:\n  ram_size_mb: 640\n  telegram_url: null\n  install_timeout_minutes: 4\n`,
+        `count: ${opts.count}\naccel: tcg\n${testPorts()}defaults:\n  ram_size_mb: 640\n  telegram_url: null\n  install_timeout_minutes: 4\n`,
     );
     return project;
   }
@@ -91,6 +91,15 @@ export class Project {
     for (const pid of await this.qemuPids()) process.kill(pid, 'SIGKILL');
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Port bases for a test fleet, away from 5900/6000 where a real fleet on the
+ * same host may listen, and different for each project.
+ */
+export function testPorts(): string {
+  const base = 20000 + Math.floor(Math.random() * 200) * 100;
+  return `vnc_port_host_base: ${base}\nvnc_port_console_base: ${base + 50}\n`;
 }
 
 /** Task names that started running, from --json output. */
