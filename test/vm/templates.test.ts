@@ -32,8 +32,9 @@ import {
 } from './helpers/render-fixtures.ts';
 
 const exec = promisify(execFile);
+// A verbatim copy of canonical/subiquity's autoinstall schema (shared/reference/), so the check never skips.
 const SCHEMA = fileURLToPath(
-  new URL('../../../shared/reference/subiquity-autoinstall-schema.json', import.meta.url),
+  new URL('./fixtures/subiquity-autoinstall-schema.json', import.meta.url),
 );
 const HOOK = (flavour: Flavour) =>
   `wget -q -O /tmp/hook.sh ${BASE_URL}hook.sh && sh /tmp/hook.sh ${flavour}`;
@@ -151,19 +152,13 @@ describe('kernel command lines', () => {
 });
 
 describe('Subiquity user-data', () => {
-  const schemaMissing = existsSync(SCHEMA) ? false : `schema not found at ${SCHEMA}`;
-
   for (const desktop of [true, false]) {
-    test(
-      `is valid against Subiquity's autoinstall schema (desktop: ${desktop})`,
-      { skip: schemaMissing },
-      async () => {
-        const schema = JSON.parse(await readFile(SCHEMA, 'utf8'));
-        const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
-        const doc = parseYaml(await served('subiquity', 'user-data', { desktop }));
-        assert.ok(validate(doc.autoinstall), JSON.stringify(validate.errors, null, 2));
-      },
-    );
+    test(`is valid against Subiquity's autoinstall schema (desktop: ${desktop})`, async () => {
+      const schema = JSON.parse(await readFile(SCHEMA, 'utf8'));
+      const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+      const doc = parseYaml(await served('subiquity', 'user-data', { desktop }));
+      assert.ok(validate(doc.autoinstall), JSON.stringify(validate.errors, null, 2));
+    });
   }
 
   test('starts with #cloud-config and installs unattended, then powers off', async () => {
