@@ -8,22 +8,36 @@ import type { CliServices, PluginContext } from '../engine/types.ts';
 import type { VmConfig } from './config-types.ts';
 import { renderChecks, runDoctor } from './doctor.ts';
 import { destroyVms, STOP_TIMEOUT_MS, stopVms } from './lifecycle.ts';
+import { readStoredConfigs } from './fleet-store.ts';
 import { loadConfigs } from './plugin.ts';
 import { collectStatus, renderStatusTable, statusJson } from './status.ts';
 
-/** The configs named on the command line (all when none), or a usage error. */
+/**
+ * The configs named on the command line (the whole fleet when none). A VM
+ * left beyond `count` after lowering it can still be named: its stored
+ * config in build/vm_configs is used, so it can be stopped or destroyed.
+ */
 async function pick(ctx: PluginContext, names: string[]): Promise<VmConfig[]> {
   const { configs } = await loadConfigs(ctx);
   if (names.length === 0) return configs;
+  const stored = (await readStoredConfigs(ctx.buildDir)).configs;
   return names.map((name) => {
-    const config = configs.find((c) => c.vm_name === name);
+    const config =
+      configs.find((c) => c.vm_name === name) ?? storedConfig(stored.get(name));
     if (!config) {
       throw new UsageError(
-        `unknown VM '${name}'; the fleet has ${configs[0]!.vm_name} ... ${configs.at(-1)!.vm_name}`,
+        `unknown VM '${name}'; the fleet has ${configs[0]!.vm_name} ... ${configs.at(-1)!.vm_name}, and build/vm_configs has no ${name}.json`,
       );
     }
     return config;
   });
+}
+
+/** A stored config complete enough to stop and destroy its VM. */
+function storedConfig(config: Partial<VmConfig> | undefined): VmConfig | undefined {
+  if (!config || typeof config.vm_id !== 'number' || typeof config.vm_name !== 'string')
+    return undefined;
+  return config as VmConfig;
 }
 
 function parseSeconds(value: string): number {

@@ -81,3 +81,41 @@ describe('graph and targets', () => {
     }
   });
 });
+
+describe('run options', () => {
+  test('--fail-fast interrupts unrelated running work at the first failure', async () => {
+    const rig = await Rig.create(
+      { tasks: [{ name: 'bad' }, { name: 'slow', sleepMs: 20_000 }] },
+      { 'fail-bad': '' },
+    );
+    try {
+      const started = Date.now();
+      const run = await rig.cli(['run', '-j', '2', '--fail-fast']);
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, /bad: FAILED/);
+      assert.match(run.stdout, /slow: interrupted/);
+      assert.ok(Date.now() - started < 15_000, 'the slow task did not run to its end');
+      const plan = await rig.cli(['plan']);
+      assert.match(plan.stdout, /slow: would run/);
+    } finally {
+      await rig.dispose();
+    }
+  });
+
+  test('clean forgets every result, so everything runs again', async () => {
+    const { graph, files } = chainGraph();
+    const rig = await Rig.create(graph, files);
+    try {
+      await rig.cli(['run']);
+      await rig.runs();
+      const clean = await rig.cli(['clean']);
+      assert.equal(clean.code, 0, clean.stderr);
+      const run = await rig.cli(['run']);
+      assert.deepEqual((await rig.runs()).sort(), ['a', 'b', 'c', 'x']);
+      assert.match(run.stdout, /4 ran, 0 fresh/);
+      assert.equal(await rig.read('in/a.txt'), 'a', 'inputs are untouched');
+    } finally {
+      await rig.dispose();
+    }
+  });
+});

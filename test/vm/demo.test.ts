@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,9 +131,26 @@ describe('the demo fleet, from the README commands', () => {
     assert.match(cmdline, /-m\u0000700\u0000/);
   });
 
+  test('lowering count deletes nothing; destroy removes the VM left beyond it', async () => {
+    const fleet = await readFile(join(dir, 'fleet.yaml'), 'utf8');
+    await writeFile(join(dir, 'fleet.yaml'), fleet.replace(/^count: 3$/m, 'count: 2'));
+    const result = await cli(['run']);
+    assert.equal(result.code, 0, result.stdout);
+    assert.ok(existsSync(join(dir, 'build/disks/vm-3.qcow2')), 'vm-3 keeps its disk');
+    const pid = Number((await readFile(join(dir, 'build/run/vm-3.pid'), 'utf8')).trim());
+    assert.ok(await isAlive(pid), 'vm-3 keeps running');
+
+    const destroy = await cli(['destroy', 'vm-3', '--yes']);
+    assert.equal(destroy.code, 0, destroy.stderr);
+    assert.equal(existsSync(join(dir, 'build/disks/vm-3.qcow2')), false);
+    assert.equal(await isAlive(pid), false);
+    assert.ok(existsSync(join(dir, 'build/vm_configs/vm-3.json')), 'its identity stays');
+    await writeFile(join(dir, 'fleet.yaml'), fleet);
+  });
+
   test('stop and destroy leave no QEMU or cpulimit behind', async () => {
-    const stop = await cli(['stop', 'vm-3', '--timeout', '5']);
-    assert.match(stop.stdout, /vm-3: stopped/);
+    const stop = await cli(['stop', 'vm-2', '--timeout', '5']);
+    assert.match(stop.stdout, /vm-2: stopped/);
     const destroy = await cli(['destroy', '--yes']);
     assert.equal(destroy.code, 0, destroy.stderr);
     assert.deepEqual(await leftovers(dir), []);
