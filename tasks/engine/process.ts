@@ -4,7 +4,7 @@
  * every live group is tracked so nothing outlives the run by accident.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 
 export interface ExecOptions {
   cwd?: string;
@@ -32,6 +32,8 @@ export interface ExecResult {
 const TAIL_LINES = 30;
 const KILL_GRACE_MS = 5000;
 const liveGroups = new Set<number>();
+const SETPRIV = '/usr/bin/setpriv';
+const HAS_SETPRIV = existsSync(SETPRIV);
 
 /** Sends `signal` to every process group still running; used on interrupt. */
 export function killAllGroups(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -54,7 +56,8 @@ export function exec(
   signal?: AbortSignal,
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const [command, argv] = options.detached ? [file, args] : tiedToUs(file, args);
+    const child = spawn(command, argv, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       detached: true,
@@ -110,6 +113,17 @@ export function exec(
       resolve({ code, signal: sig, timedOut, tail });
     });
   });
+}
+
+/**
+ * Wraps a command so the kernel kills it if this process dies without
+ * cleaning up (SIGKILL, OOM): `setpriv --pdeathsig KILL` (util-linux) sets
+ * PR_SET_PDEATHSIG, which survives exec. A daemonizing child (QEMU
+ * -daemonize) forks, and its fork is not affected.
+ */
+function tiedToUs(file: string, args: string[]): [string, string[]] {
+  if (!HAS_SETPRIV) return [file, args];
+  return [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...args]];
 }
 
 /** Turns a stream of chunks into whole lines; `flush` emits a last partial line. */

@@ -148,3 +148,31 @@ describe('parallel runs and interruption', () => {
     }
   });
 });
+
+describe('a killed run', () => {
+  test('kill -9 of the run takes its running child processes with it', async () => {
+    const rig = await Rig.create({ tasks: [{ name: 'kid', child: true }] });
+    try {
+      const child = rig.start(['run']);
+      const done = finish(child);
+      await waitFor(
+        async () => (await rig.read('child-kid.pid').catch(() => '')).trim() !== '',
+      );
+      const pid = Number((await rig.read('child-kid.pid')).trim());
+      assert.ok(alive(pid));
+      child.kill('SIGKILL');
+      await done;
+      await waitFor(async () => !alive(pid) || (await zombie(pid)), 3000);
+      const plan = await rig.cli(['plan']);
+      assert.match(plan.stdout, /kid: would run \(no previous success\)/);
+    } finally {
+      await rig.dispose();
+    }
+  });
+});
+
+/** A process that has exited but was not reaped (PID 1 here does not reap). */
+async function zombie(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
