@@ -3,12 +3,13 @@
  * whatever commands the plugin adds. Exit 0 on success, 1 when a task
  * failed, 2 for usage or configuration errors, 130 when interrupted.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError, ConfigErrors, UsageError, isUserError } from './errors.ts';
+import { reportError } from './cli-errors.ts';
+import { UsageError } from './errors.ts';
 import { MemoryReporter, type Reporter } from './events.ts';
-import { LockBusyError, BuildLock } from './lock.ts';
+import { BuildLock } from './lock.ts';
 import { createReporter } from './reporters/index.ts';
 import { explainTarget, renderGraph, renderList, renderPlan } from './views.ts';
 import { loadGraph, runTargets } from './run.ts';
@@ -210,35 +211,4 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     reporter?.close();
   }
   return exitCode;
-}
-
-/** Prints an error that escaped a command and returns the exit status for it. */
-function reportError(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // Commander already printed the message or the help text.
-    return err.exitCode === 0 ? 0 : 2;
-  }
-  if (err instanceof ConfigErrors) {
-    process.stderr.write(
-      `error: ${err.errors.length} problem(s) in the configuration:\n`,
-    );
-    for (const e of err.errors) process.stderr.write(`  ${e.describe()}\n`);
-    return 2;
-  }
-  if (err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.describe()}\n`);
-    return 2;
-  }
-  if (isUserError(err)) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    return 2;
-  }
-  if (err instanceof LockBusyError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    return 1;
-  }
-  process.stderr.write(
-    `internal error (please report it with this text):\n${(err as Error)?.stack ?? String(err)}\n`,
-  );
-  return 1;
 }

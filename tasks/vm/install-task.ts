@@ -5,8 +5,7 @@
  * exited cleanly AND the guest reported success. Only then is the disk
  * renamed into place.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
 import { writeFileAtomic } from '../engine/fs-util.ts';
@@ -14,6 +13,7 @@ import { exec } from '../engine/process.ts';
 import type { Outcome, TaskContext, TaskDef } from '../engine/types.ts';
 import type { Flavour, VmConfig } from './config-types.ts';
 import { installArgs } from './install-args.ts';
+import { judge } from './install-verdict.ts';
 import { InstallServer, type GuestReport } from './install-server.ts';
 import { ISO_INFO, type IsoInfo } from './iso-task.ts';
 import { kernelCommandLine } from './kernel-cmdline.ts';
@@ -209,58 +209,5 @@ async function install(
 
   const report = progress.report;
   if (report) await writeFileAtomic(paths.setupLog, report.log, 0o600);
-  return judge(ctx, opts.vmName, config, { qemu, report, timeoutMs, paths });
-}
-
-async function judge(
-  ctx: TaskContext,
-  vmName: string,
-  config: VmConfig,
-  r: {
-    qemu: Awaited<ReturnType<typeof exec>>;
-    report?: GuestReport;
-    timeoutMs: number;
-    paths: ReturnType<typeof installPaths>;
-  },
-) {
-  const serialTail = async () =>
-    (await readFile(r.paths.serialLog, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .slice(-15);
-  const guestTail = (r.report?.log ?? '').split('\n').filter(Boolean).slice(-20);
-
-  if (r.report?.status === 'failure') {
-    throw new TaskFailure(
-      `${vmName}: the guest reported that its setup failed; last lines of its setup log (full log: ${r.paths.setupLog}):`,
-      guestTail,
-    );
-  }
-  if (r.qemu.timedOut) {
-    throw new TaskFailure(
-      `${vmName}: the install did not finish within ${config.install_timeout_minutes} minutes and was stopped; ` +
-        `raise installer.timeout_minutes in fleet.yaml if the host is slow, else read ${r.paths.serialLog}. Last console lines:`,
-      await serialTail(),
-    );
-  }
-  if (r.qemu.code !== 0) {
-    throw new TaskFailure(
-      `${vmName}: qemu-system-x86_64 exited with status ${r.qemu.code ?? r.qemu.signal}:`,
-      r.qemu.tail,
-    );
-  }
-  if (!r.report) {
-    throw new TaskFailure(
-      `${vmName}: QEMU exited but the guest never reported; the installer may have refused its command line ` +
-        `or failed before the setup script ran. Last console lines (${r.paths.serialLog}):`,
-      await serialTail(),
-    );
-  }
-
-  await rename(r.paths.partial, r.paths.disk);
-  ctx.log(`${vmName}: installed; disk ${r.paths.disk}`);
-  return {
-    installId: randomBytes(8).toString('hex'),
-    installedAt: new Date().toISOString(),
-  };
+  return judge(ctx, opts.vmName, config, { qemu, report, paths });
 }
