@@ -5,7 +5,7 @@
  * config changed) is shut down first.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
 import { exists, writeFileAtomic } from '../engine/fs-util.ts';
@@ -13,6 +13,7 @@ import { processStartTime } from '../engine/lock.ts';
 import type { TaskContext, TaskDef } from '../engine/types.ts';
 import { bootArgs, vmRunPaths } from './boot-args.ts';
 import { sha256 } from '../engine/fingerprint.ts';
+import { privateDir } from './paths.ts';
 import type { DirectKernel, VmConfig } from './config-types.ts';
 import { isAlive, readCmdline } from './cpu-cap/procfs.ts';
 import { checkPortsFree, describeConflict } from './ports.ts';
@@ -107,8 +108,11 @@ export function bootTask(config: VmConfig, opts: BootTaskOptions): TaskDef {
 
     async run(ctx) {
       launched = false;
-      await mkdir(runDir, { recursive: true, mode: 0o700 });
+      await privateDir(runDir);
       await mkdir(join(opts.buildDir, 'logs'), { recursive: true });
+      // QEMU keeps the mode of an existing file: the guest console is for the owner only.
+      await writeFile(paths.consoleLog, '', { mode: 0o600, flag: 'a' });
+      await chmod(paths.consoleLog, 0o600);
       await preflight(ctx, config, opts, runDir, paths.qmp);
 
       ctx.phase('starting QEMU');

@@ -5,7 +5,7 @@
  * exited cleanly AND the guest reported success. Only then is the disk
  * renamed into place.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
 import { writeFileAtomic } from '../engine/fs-util.ts';
@@ -17,7 +17,7 @@ import { judge } from './install-verdict.ts';
 import { InstallServer, type GuestReport } from './install-server.ts';
 import { ISO_INFO, type IsoInfo } from './iso-task.ts';
 import { kernelCommandLine } from './kernel-cmdline.ts';
-import { installPaths } from './paths.ts';
+import { installPaths, privateDir } from './paths.ts';
 import { renderInstallFiles, TEMPLATE_FILES } from './render.ts';
 import { stopRunningVm } from './vm-guard.ts';
 
@@ -138,8 +138,8 @@ async function install(
   await stopRunningVm(ctx, config);
   await rm(paths.disk, { force: true });
   await rm(paths.partial, { force: true });
-  await mkdir(paths.diskDir, { recursive: true });
-  await mkdir(paths.runDir, { recursive: true });
+  await privateDir(paths.diskDir);
+  await privateDir(paths.runDir);
   const img = await ctx.exec('qemu-img', [
     'create',
     '-q',
@@ -153,6 +153,8 @@ async function install(
       `${opts.vmName}: qemu-img could not create ${paths.partial}`,
       img.tail,
     );
+
+  await chmod(paths.partial, 0o600);
 
   const port = await server.start();
   const base = server.baseUrl(port);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,17 @@ async function leftovers(dir: string): Promise<string[]> {
         l.includes(dir) || / cpulimit /.test(` ${l.split(/\s+/).slice(3).join(' ')} `),
     )
     .filter((l) => /qemu-system|cpulimit/.test(l) && !/\sZ/.test(l.slice(0, 16)));
+}
+
+/** Every file (not folder) below `dir`. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else out.push(path);
+  }
+  return out;
 }
 
 describe('the demo fleet, from the README commands', () => {
@@ -59,6 +70,30 @@ describe('the demo fleet, from the README commands', () => {
       'VM_Name,MAC_Address,VNC_Port_Host,VNC_Password,UUID,BIOS_Serial',
     );
     assert.equal(info.trim().split('\n').length, 4);
+  });
+
+  test('nothing under build/ that may hold a secret is readable by other users', async () => {
+    for (const place of ['disks', 'run']) {
+      assert.equal(
+        statSync(join(dir, 'build', place)).mode & 0o777,
+        0o700,
+        `build/${place} is private`,
+      );
+    }
+    for (const place of [
+      'disks',
+      'run',
+      'vm_configs',
+      'output',
+      'logs',
+      '.state/tasks',
+    ]) {
+      for (const path of await filesUnder(join(dir, 'build', place))) {
+        // Sockets are guarded by their 0700 folder (build/run).
+        if (statSync(path).isSocket()) continue;
+        assert.equal(statSync(path).mode & 0o077, 0, `${path} is readable by others`);
+      }
+    }
   });
 
   test('status shows every VM running, capped, with both VNC ports answering', async () => {
