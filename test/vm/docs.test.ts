@@ -30,6 +30,16 @@ describe('documentation and examples', () => {
     assert.equal(current, updated, 'run: npx tsx scripts/fleet-reference.ts --write');
   });
 
+  test("CI runs the README's test command, and the README opens with the two set-up commands", async () => {
+    const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = firstBlock.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    assert.equal(commands.length, 2, 'the first code block holds the main-job and the test commands');
+    assert.match(commands[0]!, /npx tsx examples\/demo\/prepare\.ts && \(cd examples\/demo && npx tsx \.\.\/\.\.\/tasks run all/);
+    const ci = await readFile(join(REPO, '.ci/run'), 'utf8');
+    assert.ok(ci.split('\n').includes(commands[1]!), `.ci/run runs: ${commands[1]}`);
+  });
+
   test('the example CI workflows parse and use only options the CLI accepts', async () => {
     const project = await Project.create({ flavour: 'subiquity', count: 1 });
     try {
