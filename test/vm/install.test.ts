@@ -4,7 +4,7 @@ import { appendFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { finish, waitFor } from '../engine/rig.ts';
+import { finish, waitFor, type CliResult } from '../engine/rig.ts';
 import {
   Project,
   startedTasks,
@@ -13,6 +13,15 @@ import {
 } from './helpers/project.ts';
 
 const THREE = ['vm-1.install', 'vm-2.install', 'vm-3.install'];
+
+/** Installs vm-1..3 with -j 2 and checks that exactly their installs ran. */
+async function installThree(project: Project): Promise<CliResult> {
+  const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const installs = startedTasks(run.stdout).filter((t) => t.endsWith('.install'));
+  assert.deepEqual(installs.sort(), THREE);
+  return run;
+}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -34,14 +43,7 @@ describe('unattended install with the fixture installer (Subiquity)', () => {
   after(() => project.dispose());
 
   test('run installs three VMs', async () => {
-    const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
-    assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(
-      startedTasks(run.stdout)
-        .filter((t) => t.endsWith('.install'))
-        .sort(),
-      THREE,
-    );
+    const run = await installThree(project);
     for (const vm of ['vm-1', 'vm-2', 'vm-3']) {
       assert.ok(
         existsSync(join(project.dir, `build/disks/${vm}.qcow2`)),
@@ -109,14 +111,7 @@ for (const flavour of ['ubiquity', 'debian'] as FixtureFlavour[]) {
     test('run installs three VMs and a second run does nothing', async () => {
       const project = await Project.create({ flavour, count: 3 });
       try {
-        const run = await project.cli(['run', '*.install', '-j', '2', '--json']);
-        assert.equal(run.code, 0, run.stdout + run.stderr);
-        assert.deepEqual(
-          startedTasks(run.stdout)
-            .filter((t) => t.endsWith('.install'))
-            .sort(),
-          THREE,
-        );
+        await installThree(project);
         const iso = JSON.parse(await project.read('build/iso/iso.json'));
         assert.equal(iso.flavour, flavour);
         const again = await project.cli(['run', '*.install', '--json']);
