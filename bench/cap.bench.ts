@@ -5,24 +5,21 @@
  * core, with what the rest of the host used meanwhile. Prints the figures;
  * asserts nothing. Run with `npx tsx bench/cap.bench.ts`.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { vmRunPaths } from '../tasks/vm/boot-args.ts';
-import { bootTask, type BootRecord } from '../tasks/vm/boot-task.ts';
 import { availableMechanisms } from '../tasks/vm/cpu-cap/pick.ts';
 import type { CapKind } from '../tasks/vm/cpu-cap/types.ts';
 import { destroyVms } from '../tasks/vm/lifecycle.ts';
-import { limitTask } from '../tasks/vm/limit-task.ts';
 import {
   buildRunningGuest,
   guestAppend,
   killLeftovers,
   makeTestBuild,
   measureVmAndHost,
-  testContext,
+  runBootTask,
+  runLimitTask,
   testVmConfig,
-  writeVmConfig,
+  waitForBurn,
 } from '../test/fixture/build-running-guest.ts';
 
 const TARGETS = [30, 50, 80];
@@ -56,30 +53,14 @@ for (const row of rows)
   console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
 
 async function benchMechanism(mechanism: CapKind, config: (typeof configs)[number]) {
-  await writeVmConfig(build.buildDir, config);
-  const boot = bootTask(config, {
-    root: build.root,
-    buildDir: build.buildDir,
-    accel: 'tcg',
-    diskPath: build.disk(config.vm_id),
-    directKernel: { ...guest, append: guestAppend({ burn: true }) },
-    installTask: 'install',
-  });
-  const { pid } = (await boot.run(
-    testContext(boot.name, build.root, build.buildDir),
-  )) as BootRecord;
-  await waitForBurn(config.vm_id);
+  const burning = { ...guest, append: guestAppend({ burn: true }) };
+  const { pid } = await runBootTask(build, config, burning);
+  await waitForBurn(build, config.vm_id);
   const uncapped = await measureVmAndHost(pid, SAMPLE_MS);
   rows.push(row(mechanism, config.vcpus, undefined, uncapped));
 
   for (const percent of TARGETS) {
-    const capped = { ...config, cpu_limit_percent: percent };
-    const limit = limitTask(capped, {
-      buildDir: build.buildDir,
-      mechanism,
-      bootTask: boot.name,
-    });
-    await limit.run(testContext(limit.name, build.root, build.buildDir));
+    await runLimitTask(build, { ...config, cpu_limit_percent: percent }, mechanism);
     await sleep(2000);
     rows.push(
       row(mechanism, config.vcpus, percent, await measureVmAndHost(pid, SAMPLE_MS)),
@@ -107,13 +88,4 @@ function row(
     error,
     rest,
   ];
-}
-
-async function waitForBurn(vmId: number): Promise<void> {
-  const log = vmRunPaths(join(build.buildDir, 'run'), vmId).consoleLog;
-  for (let i = 0; i < 120; i++) {
-    if ((await readFile(log, 'utf8').catch(() => '')).includes('guest: burning')) return;
-    await sleep(500);
-  }
-  throw new Error(`vm-${vmId}'s guest never started burning; see ${log}`);
 }

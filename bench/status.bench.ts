@@ -7,9 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootTask } from '../tasks/vm/boot-task.ts';
 import { destroyVms } from '../tasks/vm/lifecycle.ts';
-import { limitTask } from '../tasks/vm/limit-task.ts';
 import { readRfbGreeting } from '../tasks/vm/rfb.ts';
 import { collectStatus, renderStatusTable } from '../tasks/vm/status.ts';
 import {
@@ -17,9 +15,9 @@ import {
   guestAppend,
   killLeftovers,
   makeTestBuild,
-  testContext,
+  runBootTask,
+  runLimitTask,
   testVmConfig,
-  writeVmConfig,
 } from '../test/fixture/build-running-guest.ts';
 
 const COUNT = 10;
@@ -56,20 +54,8 @@ try {
 }
 
 async function bootAndCap(config: (typeof configs)[number]): Promise<void> {
-  await writeVmConfig(build.buildDir, config);
-  const opts = { root: build.root, buildDir: build.buildDir, accel: 'tcg' as const };
-  const boot = bootTask(config, {
-    ...opts,
-    diskPath: build.disk(config.vm_id),
-    installTask: 'install',
-  });
-  await boot.run(testContext(boot.name, build.root, build.buildDir));
-  const limit = limitTask(config, {
-    buildDir: build.buildDir,
-    mechanism: 'auto',
-    bootTask: boot.name,
-  });
-  await limit.run(testContext(limit.name, build.root, build.buildDir));
+  await runBootTask(build, config);
+  await runLimitTask(build, config, 'auto');
 }
 
 async function waitForGuests(): Promise<number> {

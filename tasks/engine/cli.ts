@@ -8,11 +8,11 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { reportError } from './cli-errors.ts';
 import { UsageError } from './errors.ts';
-import { MemoryReporter, type Reporter } from './events.ts';
+import type { Reporter } from './events.ts';
 import { BuildLock } from './lock.ts';
 import { createReporter } from './reporters/index.ts';
 import { explainTarget, renderGraph, renderList, renderPlan } from './views.ts';
-import { loadGraph, runTargets } from './run.ts';
+import { dryRunTargets, loadGraph, runTargets } from './run.ts';
 import type { CliServices, Plugin, PluginContext } from './types.ts';
 import { parseShard, inShard } from './shard.ts';
 import { JunitCollector, TeeReporter } from './junit.ts';
@@ -113,18 +113,11 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .addOption(json())
     .action(async (targets: string[], o) => {
       const ctx = await context(o);
-      const quiet = new MemoryReporter();
-      const outcome = await runTargets(
+      const outcome = await dryRunTargets(
         options.plugin,
-        { ...ctx, reporter: quiet },
-        {
-          targets: targets.length ? targets : [options.defaultTarget],
-          jobs: 1,
-          force: Boolean(o.force),
-          failFast: false,
-          noWait: true,
-          dryRun: true,
-        },
+        ctx,
+        targets.length ? targets : [options.defaultTarget],
+        Boolean(o.force),
       );
       process.stdout.write(renderPlan(outcome.results, Boolean(o.json)));
     });
@@ -139,12 +132,7 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     .action(async (target: string, o) => {
       const ctx = await context(o);
       process.stdout.write(
-        await explainTarget(
-          options.plugin,
-          { ...ctx, reporter: new MemoryReporter() },
-          target,
-          Boolean(o.json),
-        ),
+        await explainTarget(options.plugin, ctx, target, Boolean(o.json)),
       );
     });
 
@@ -173,7 +161,7 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
       process.stdout.write(
         await renderGraph(
           options.plugin,
-          { ...ctx, reporter: new MemoryReporter() },
+          ctx,
           targets.length ? targets : ['all'],
           o.format,
         ),

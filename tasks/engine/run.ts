@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Reporter } from './events.ts';
+import { MemoryReporter, type Reporter } from './events.ts';
 import { Graph } from './graph.ts';
 import { HashCache } from './hash-cache.ts';
 import { BuildLock } from './lock.ts';
@@ -110,6 +110,30 @@ export async function runTargets(
     stopSignals();
     await lock.release();
   }
+}
+
+/**
+ * A dry run for the read-only views (plan, explain, graph): says what `run`
+ * would do, runs nothing, takes no lock, and keeps its events to itself.
+ */
+export function dryRunTargets(
+  plugin: Plugin,
+  ctx: PluginContext,
+  targets: string[],
+  force = false,
+): Promise<RunOutcome> {
+  return runTargets(
+    plugin,
+    { ...ctx, reporter: new MemoryReporter() },
+    {
+      targets,
+      jobs: 1,
+      force,
+      failFast: false,
+      noWait: true,
+      dryRun: true,
+    },
+  );
 }
 
 /**

@@ -3,7 +3,7 @@
  * works from a dry run, so it says exactly what `run` would do.
  */
 import { prerequisites, type Graph } from './graph.ts';
-import { runTargets } from './run.ts';
+import { dryRunTargets } from './run.ts';
 import type { TaskResult } from './scheduler.ts';
 import type { Plugin, PluginContext } from './types.ts';
 
@@ -32,14 +32,7 @@ export async function explainTarget(
   target: string,
   json: boolean,
 ): Promise<string> {
-  const { results, graph } = await runTargets(plugin, ctx, {
-    targets: [target],
-    jobs: 1,
-    force: false,
-    failFast: false,
-    noWait: true,
-    dryRun: true,
-  });
+  const { results, graph } = await dryRunTargets(plugin, ctx, [target]);
   const names = graph.select([target]);
   const out: object[] = [];
   const lines: string[] = [];
@@ -119,14 +112,7 @@ export async function renderGraph(
   targets: string[],
   format: 'mermaid' | 'dot',
 ): Promise<string> {
-  const { results, graph } = await runTargets(plugin, ctx, {
-    targets,
-    jobs: 1,
-    force: false,
-    failFast: false,
-    noWait: true,
-    dryRun: true,
-  });
+  const { results, graph } = await dryRunTargets(plugin, ctx, targets);
   const id = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
   const state = (name: string) =>
     results.get(name)?.status === 'fresh' ? 'fresh' : 'stale';

@@ -4,7 +4,6 @@
  * very QEMU runs with the same arguments. A stale VM still running (its
  * config changed) is shut down first.
  */
-import { createHash } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { TaskFailure } from '../engine/errors.ts';
@@ -251,5 +250,5 @@ function absoluteKernel(
 }
 
 function argvHash(argv: string[]): string {
-  return createHash('sha256').update(argv.join('\0')).digest('hex').slice(0, 16);
+  return sha256(argv.join('\0')).slice(0, 16);
 }

@@ -3,7 +3,8 @@
  * problem: programs, KVM, the ISO and its installer, VPN profiles, disk and
  * memory, host ports, and which CPU models run here with every feature.
  */
-import { access, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
+import { exists } from '../engine/fs-util.ts';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, VmConfig } from './config-types.ts';
@@ -21,12 +22,6 @@ export interface Check {
   message: string;
   fix?: string;
 }
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 export async function runDoctor(
   root: string,

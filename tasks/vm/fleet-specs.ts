@@ -3,10 +3,9 @@
  * wins over `defaults`, which wins over the built-in defaults. `{n}` in
  * hostname and the OpenVPN paths becomes the VM's number.
  */
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../engine/errors.ts';
-import type { VmConfig } from './config-types.ts';
+import { exists } from '../engine/fs-util.ts';
 import {
   DEFAULT_CPU_MODELS,
   DEFAULT_RAM_OFFSETS_MB,
@@ -132,11 +131,7 @@ const authFile = async (
   if (template === null || template === undefined) return null;
 
   const file = template.replaceAll('{n}', String(spec.vm_id));
-  const exists = await access(path.resolve(root, file)).then(
-    () => true,
-    () => false,
-  );
-  if (exists) return file;
+  if (await exists(path.resolve(root, file))) return file;
 
   const where = spec.locations.openvpn_auth_file;
   if (where) {

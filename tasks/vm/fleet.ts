@@ -4,10 +4,11 @@
  * and thrown as one ConfigErrors, each pointing at `fleet.yaml:LINE:COL`.
  * The identity of each VM is decided later, by identity.ts.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, ConfigErrors } from '../engine/errors.ts';
+import { exists } from '../engine/fs-util.ts';
 import type { FleetSettings } from './config-types.ts';
 import { checkFleetFile, checkPortRanges, checkUniqueness } from './fleet-checks.ts';
 import { DEFAULT_ACCEL, DEFAULT_CAP_MECHANISM, DEFAULT_COUNT } from './fleet-defaults.ts';
@@ -131,11 +132,7 @@ const dedupe = (errors: ConfigError[]) => {
 // fleet.yml is a common slip: say so rather than silently using defaults.
 const rejectMisnamedFile = async (root: string) => {
   const yml = path.join(root, 'fleet.yml');
-  const exists = await access(yml).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) return;
+  if (!(await exists(yml))) return;
   throw new ConfigErrors([
     new ConfigError(
       `expected the fleet definition in ${FLEET_FILE}, found fleet.yml. Rename it to ${FLEET_FILE}.`,

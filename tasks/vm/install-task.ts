@@ -46,7 +46,8 @@ export interface InstallOptions {
 
 export function installTask(opts: InstallOptions): TaskDef {
   const name = `${opts.vmName}.install`;
-  const servers = new Map<string, InstallServer>();
+  // The server of the install in progress, closed by cleanup whatever happened.
+  let server: InstallServer | undefined;
   return {
     name,
     group: opts.vmName,
@@ -74,13 +75,12 @@ export function installTask(opts: InstallOptions): TaskDef {
     },
     async run(ctx) {
       const progress: Progress = {};
-      const server = new InstallServer(serverEvents(ctx, progress));
-      servers.set(ctx.task, server);
+      server = new InstallServer(serverEvents(ctx, progress));
       return install(ctx, opts, server, progress);
     },
     async cleanup(ctx, outcome: Outcome) {
-      await servers.get(ctx.task)?.close();
-      servers.delete(ctx.task);
+      await server?.close();
+      server = undefined;
       const paths = installPaths(ctx.buildDir, opts.vmName);
       await rm(paths.secret, { force: true });
       await rm(paths.qmp, { force: true });

@@ -3,7 +3,7 @@
  * program stops the run at once (exit 2) with every problem named, and
  * nothing in build/ is touched.
  */
-import { access } from 'node:fs/promises';
+import { exists } from '../engine/fs-util.ts';
 import { join } from 'node:path';
 import { ConfigError, ConfigErrors } from '../engine/errors.ts';
 import type { PluginContext, TaskDef } from '../engine/types.ts';
@@ -13,12 +13,6 @@ import { knownCpuModelNames } from './cpu-models.ts';
 import { checkPortsFree, describeConflict } from './ports.ts';
 import { missingPrograms } from './programs.ts';
 import { findRunningQemu } from './vm-process.ts';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 export async function preflight(
   ctx: PluginContext,

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskRecord } from '../../tasks/engine/types.ts';
-import { vmRunPaths } from '../../tasks/vm/boot-args.ts';
-import { bootTask, type BootRecord } from '../../tasks/vm/boot-task.ts';
+import type { BootRecord } from '../../tasks/vm/boot-task.ts';
 import type { VmConfig } from '../../tasks/vm/config-types.ts';
 import { v1CpuMount } from '../../tasks/vm/cpu-cap/cgroup-fs.ts';
 import { capBackend, pickBackend } from '../../tasks/vm/cpu-cap/pick.ts';
@@ -24,14 +23,16 @@ import {
   leftoverProcesses,
   makeTestBuild,
   measureVmAndHost,
+  runBootTask,
   testContext,
   testVmConfig,
-  writeVmConfig,
+  waitForBurn,
+  type TestBuild,
 } from '../fixture/build-running-guest.ts';
 
 const CAP = 80;
 const CEILING = 85;
-let build: Awaited<ReturnType<typeof makeTestBuild>>;
+let build: TestBuild;
 let guest: { kernel: string; initrd: string };
 const configs: VmConfig[] = [];
 
@@ -49,25 +50,12 @@ after(async () => {
 /** Boots a guest that burns all its vCPUs, and waits until it burns. */
 async function bootBurning(config: VmConfig): Promise<BootRecord> {
   configs.push(config);
-  await writeVmConfig(build.buildDir, config);
-  const task = bootTask(config, {
-    root: build.root,
-    buildDir: build.buildDir,
-    accel: 'tcg',
-    diskPath: build.disk(config.vm_id),
-    directKernel: { ...guest, append: guestAppend({ burn: true }) },
-    installTask: `vm-${config.vm_id}.install`,
+  const record = await runBootTask(build, config, {
+    ...guest,
+    append: guestAppend({ burn: true }),
   });
-  const record = (await task.run(
-    testContext(task.name, build.root, build.buildDir),
-  )) as BootRecord;
-  const log = vmRunPaths(join(build.buildDir, 'run'), config.vm_id).consoleLog;
-  for (let i = 0; i < 120; i++) {
-    if ((await readFile(log, 'utf8').catch(() => '')).includes('guest: burning'))
-      return record;
-    await sleep(500);
-  }
-  throw new Error(`vm-${config.vm_id}'s guest never started burning; see ${log}`);
+  await waitForBurn(build, config.vm_id);
+  return record;
 }
 
 function limitFor(config: VmConfig, mechanism: CapKind) {

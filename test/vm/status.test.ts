@@ -6,12 +6,10 @@ import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootTask, type BootRecord } from '../../tasks/vm/boot-task.ts';
 import type { CapMechanism, VmConfig } from '../../tasks/vm/config-types.ts';
 import { v1CpuMount } from '../../tasks/vm/cpu-cap/cgroup-fs.ts';
 import { capGroup, type CapRecord } from '../../tasks/vm/cpu-cap/types.ts';
 import { destroyVms, stopVms } from '../../tasks/vm/lifecycle.ts';
-import { limitTask } from '../../tasks/vm/limit-task.ts';
 import { readRfbGreeting } from '../../tasks/vm/rfb.ts';
 import { collectStatus, renderStatusTable, statusJson } from '../../tasks/vm/status.ts';
 import {
@@ -20,12 +18,13 @@ import {
   killLeftovers,
   leftoverProcesses,
   makeTestBuild,
-  testContext,
+  runBootTask,
+  runLimitTask,
   testVmConfig,
-  writeVmConfig,
+  type TestBuild,
 } from '../fixture/build-running-guest.ts';
 
-let build: Awaited<ReturnType<typeof makeTestBuild>>;
+let build: TestBuild;
 let running: VmConfig; // vm-6: booted and capped
 let installed: VmConfig; // vm-7: a disk, never booted
 let absent: VmConfig; // vm-8: no disk
@@ -33,24 +32,8 @@ let cap: CapRecord;
 
 /** Boots `config` (its direct_kernel setting) and caps it, as vm-N.boot then vm-N.limit would. */
 async function bootAndCap(config: VmConfig, mechanism: CapMechanism) {
-  await writeVmConfig(build.buildDir, config);
-  const opts = { root: build.root, buildDir: build.buildDir, accel: 'tcg' as const };
-  const boot = bootTask(config, {
-    ...opts,
-    diskPath: build.disk(config.vm_id),
-    installTask: 'install',
-  });
-  const booted = (await boot.run(
-    testContext(boot.name, build.root, build.buildDir),
-  )) as BootRecord;
-  const limit = limitTask(config, {
-    buildDir: build.buildDir,
-    mechanism,
-    bootTask: boot.name,
-  });
-  const capped = (await limit.run(
-    testContext(limit.name, build.root, build.buildDir),
-  )) as CapRecord;
+  const booted = await runBootTask(build, config);
+  const capped = await runLimitTask(build, config, mechanism);
   return { booted, capped };
 }
 

@@ -3,7 +3,7 @@
  * cpulimit), and where a VM's cgroup lives. Each mechanism can apply a cap,
  * check it is still in place, read back what reality says, and remove it.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../engine/fingerprint.ts';
 import { resolve } from 'node:path';
 import type { ProbeResult } from '../../engine/types.ts';
 import type { CapMechanism } from '../config-types.ts';
@@ -81,6 +81,6 @@ export function capGroup(buildDir: string, vmId: number): string {
 
 /** The fleet's cgroup, parent of its VMs' cgroups. */
 export function capFleetGroup(buildDir: string): string {
-  const hash = createHash('sha256').update(resolve(buildDir)).digest('hex').slice(0, 10);
+  const hash = sha256(resolve(buildDir)).slice(0, 10);
   return `qemu-vm-manager/fleet-${hash}`;
 }

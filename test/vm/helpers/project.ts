@@ -4,20 +4,12 @@
  * real CLI run against it under TCG.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  copyFile,
-  cp,
-  mkdir,
-  mkdtemp,
-  readFile,
-  readdir,
-  rm,
-  writeFile,
-} from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { finish, NODE_ARGS, REPO, type CliResult } from '../../engine/rig.ts';
 import { buildFixtureIso } from '../../fixture/build-installer-iso.ts';
+import { leftoverProcesses } from '../../fixture/build-running-guest.ts';
 
 export type FixtureFlavour = 'ubiquity' | 'subiquity' | 'debian';
 
@@ -77,14 +69,7 @@ export class Project {
 
   /** Pids of QEMU processes started for this project (their command line names its build/). */
   async qemuPids(): Promise<number[]> {
-    const pids: number[] = [];
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.startsWith('qemu-system') && cmdline.includes(this.dir))
-        pids.push(Number(entry));
-    }
-    return pids;
+    return (await leftoverProcesses(join(this.dir, 'build'))).map((p) => p.pid);
   }
 
   async dispose(): Promise<void> {
